@@ -1,0 +1,22 @@
+"""anonymotion: de-identify videos of people and prove the motion data survived.
+
+The public API is lazy so that ``import anonymotion`` stays cheap (no model is loaded)::
+
+    from anonymotion import anonymize
+    result = anonymize("clip.mp4", method="blur")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["anonymize", "__version__"]
+
+
+def anonymize(*args: Any, **kwargs: Any) -> Any:
+    """Anonymize a video or image; see :func:`anonymotion.pipeline.anonymize`."""
+    from anonymotion.pipeline import anonymize as _anonymize
+
+    return _anonymize(*args, **kwargs)

@@ -1,0 +1,179 @@
+"""Anonymization methods: one small class each, behind one interface, in a plain registry.
+
+A method turns an (H, W, 3) uint8 RGB frame and its :class:`Regions` into a new frame.
+Region-based methods transform each region's pixels (its box grown by ``mask_scale`` and
+cut to ``shape``) with a strength scaled to the region's size, so a face is covered the
+same way at 20 px and at 400 px. Later issues add methods with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import cv2
+import numpy as np
+
+from anonymotion.anonymize.masks import bounding_rect, region_mask, scale_boxes
+from anonymotion.types import Regions
+
+
+class Method(Protocol):
+    """The interface every anonymization method implements."""
+
+    name: str
+
+    def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
+        """Return the anonymized (H, W, 3) uint8 frame; ``rgb`` itself is not modified."""
+        ...
+
+
+@dataclass
+class RegionMethod:
+    """Base for methods that transform each region independently.
+
+    shape: "ellipse" or "rect"; mask_scale: factor applied to every box (1.3 = 30 % larger).
+    Subclasses implement :meth:`transform` on one region's pixels.
+    """
+
+    shape: str = "ellipse"
+    mask_scale: float = 1.3
+    name: ClassVar[str] = "region"
+
+    def margin(self, size: float) -> int:
+        """Extra context (px) read around a region of ``size`` px so its edges transform cleanly."""
+        return 0
+
+    def transform(self, roi: np.ndarray, size: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
+        out = rgb.copy()
+        h, w = rgb.shape[:2]
+        boxes = scale_boxes(regions.boxes, self.mask_scale, w, h)
+        for i in range(len(regions)):
+            x1, y1, x2, y2 = boxes[i]
+            size = float(max(x2 - x1, y2 - y1))
+            if size < 1:
+                continue
+            one = Regions(regions.boxes[i:i + 1], regions.scores[i:i + 1], regions.track_ids[i:i + 1],
+                          regions.sources[i:i + 1])
+            self._paint(out, rgb, region_mask(one, h, w, shape=self.shape, mask_scale=self.mask_scale), size)
+        if regions.mask is not None and regions.mask.any():
+            rect = bounding_rect(regions.mask)
+            assert rect is not None
+            size = float(max(rect[1] - rect[0], rect[3] - rect[2]))
+            self._paint(out, rgb, regions.mask.astype(bool), size)
+        return out
+
+    def _paint(self, out: np.ndarray, src: np.ndarray, mask: np.ndarray, size: float) -> None:
+        rect = bounding_rect(mask, margin=self.margin(size))
+        if rect is None:
+            return
+        y1, y2, x1, x2 = rect
+        changed = self.transform(src[y1:y2, x1:x2], size)
+        m = mask[y1:y2, x1:x2]
+        out[y1:y2, x1:x2][m] = changed[m]
+
+
+@dataclass
+class Blur(RegionMethod):
+    """Gaussian blur with sigma = ``strength`` × region size (px), so any face size is unrecognisable."""
+
+    strength: float = 0.12
+    name: ClassVar[str] = "blur"
+
+    def sigma(self, size: float) -> float:
+        return max(1.0, self.strength * size)
+
+    def margin(self, size: float) -> int:
+        return int(np.ceil(2 * self.sigma(size)))
+
+    def transform(self, roi: np.ndarray, size: float) -> np.ndarray:
+        s = self.sigma(size)
+        # Blurring a shrunken copy and enlarging it again is equivalent and far cheaper for big faces.
+        factor = max(1, int(s // 4))
+        if factor > 1:
+            small = cv2.resize(roi, (max(1, roi.shape[1] // factor), max(1, roi.shape[0] // factor)),
+                               interpolation=cv2.INTER_AREA)
+            small = cv2.GaussianBlur(small, (0, 0), s / factor, borderType=cv2.BORDER_REPLICATE)
+            return cv2.resize(small, (roi.shape[1], roi.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return cv2.GaussianBlur(roi, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+
+
+@dataclass
+class Pixelate(RegionMethod):
+    """Mosaic: the region is shown as ``blocks`` × ``blocks`` cells of its mean colour."""
+
+    blocks: int = 8
+    name: ClassVar[str] = "pixelate"
+
+    def transform(self, roi: np.ndarray, size: float) -> np.ndarray:
+        h, w = roi.shape[:2]
+        n = max(1, int(self.blocks))
+        bw, bh = max(1, round(w * n / size)), max(1, round(h * n / size))
+        small = cv2.resize(roi, (bw, bh), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+@dataclass
+class Block(RegionMethod):
+    """Solid fill with ``color`` (RGB, default black): nothing of the region remains."""
+
+    color: tuple[int, int, int] = (0, 0, 0)
+    name: ClassVar[str] = "block"
+
+    def transform(self, roi: np.ndarray, size: float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.color, np.uint8), roi.shape)
+
+
+@dataclass
+class NoChange:
+    """The ``reencode`` control: frames pass unchanged (only the codec acts on them)."""
+
+    name: ClassVar[str] = "reencode"
+
+    def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
+        return rgb
+
+
+#: name -> factory taking keyword parameters. Later issues add entries with :func:`register`.
+METHODS: dict[str, Callable[..., Method]] = {
+    "blur": Blur,
+    "pixelate": Pixelate,
+    "block": Block,
+    "reencode": NoChange,
+}
+
+
+def register(name: str, factory: Callable[..., Method]) -> None:
+    """Add a method to the registry (used by modules that define further methods)."""
+    METHODS[name] = factory
+
+
+def make_method(name: str, **params: object) -> Method:
+    """Build method ``name`` with the parameters it accepts (unknown ones are ignored).
+
+    Raises ValueError naming the known methods when ``name`` is unknown.
+    """
+    _load_extra_methods()
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
+    factory = METHODS[name]
+    fields = getattr(factory, "__dataclass_fields__", None)
+    if fields is not None:
+        params = {k: v for k, v in params.items() if k in fields and v is not None}
+    return factory(**params)
+
+
+def _load_extra_methods() -> None:
+    """Import modules that register further methods (kept lazy: they may need heavy models)."""
+    import importlib
+
+    for module in ("anonymotion.anonymize.extra",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
