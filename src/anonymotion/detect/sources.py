@@ -1,0 +1,90 @@
+"""Region sources: what finds the pixels to anonymize in a frame, by name.
+
+A source turns an upright RGB frame into :class:`Regions` (boxes and/or a pixel mask).
+"faces" is built in; other modules add sources (pose-guided heads, person masks) with
+:func:`register_source`. Sources are built from the one typed config of the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from anonymotion.types import Regions
+
+if TYPE_CHECKING:
+    from anonymotion.config import AnonymizeConfig
+
+
+class RegionSource(Protocol):
+    """Finds regions to anonymize in one frame at a time, frames given in time order."""
+
+    name: str
+
+    def detect(self, rgb: np.ndarray, t: float) -> Regions:
+        """rgb: (H, W, 3) uint8 upright frame; t: seconds. Returns that frame's regions."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class FaceSource:
+    """The face detector(s) chosen by ``config.detector`` as a region source."""
+
+    name = "faces"
+
+    def __init__(self, config: "AnonymizeConfig") -> None:
+        from anonymotion.detect.faces import make_face_detector
+
+        self.detector = make_face_detector(config.detector, threshold=config.threshold,
+                                           input_size=config.detect_size)
+
+    def detect(self, rgb: np.ndarray, t: float) -> Regions:
+        return self.detector.detect(rgb)
+
+    def close(self) -> None:
+        close = getattr(self.detector, "close", None)
+        if callable(close):
+            close()
+
+
+REGION_SOURCES: dict[str, Callable[["AnonymizeConfig"], Any]] = {"faces": FaceSource}
+
+
+def register_source(name: str, factory: Callable[["AnonymizeConfig"], RegionSource]) -> None:
+    """Make a region source available under ``name`` (e.g. ``--regions faces,head``)."""
+    REGION_SOURCES[name] = factory
+
+
+def make_sources(names: tuple[str, ...], config: "AnonymizeConfig") -> list[RegionSource]:
+    """Build the named sources; ValueError naming the known ones for an unknown name."""
+    from anonymotion.anonymize.methods import _load_extra_methods
+
+    _load_extra_methods()  # the module adding methods also adds their sources
+    unknown = [n for n in names if n not in REGION_SOURCES]
+    if unknown:
+        raise ValueError(f"unknown region source {unknown[0]!r}; choose from: {', '.join(sorted(REGION_SOURCES))}")
+    return [REGION_SOURCES[n](config) for n in names]
+
+
+def merge(parts: list[Regions], height: int, width: int) -> Regions:
+    """Concatenate the boxes of several sources and OR their masks into one Regions."""
+    parts = [p for p in parts if len(p) or p.mask is not None]
+    if not parts:
+        return Regions.empty()
+    if len(parts) == 1:
+        return parts[0]
+    mask = None
+    for p in parts:
+        if p.mask is not None:
+            mask = p.mask.astype(bool) if mask is None else (mask | p.mask.astype(bool))
+    return Regions(
+        boxes=np.concatenate([p.boxes for p in parts]).astype(np.float32).reshape(-1, 4),
+        scores=np.concatenate([p.scores for p in parts]).astype(np.float32),
+        track_ids=np.concatenate([p.track_ids for p in parts]).astype(np.int64),
+        sources=tuple(s for p in parts for s in p.sources),
+        mask=mask,
+    )
