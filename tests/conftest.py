@@ -59,6 +59,7 @@ def make_clip(
     vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
     if codec in ("libx264", "libx265", "mpeg4", "libvpx-vp9"):
         vs.time_base = time_base
+        vs.codec_context.time_base = time_base
     if rotation is not None:
         vs.set_display_rotation(rotation)
     for k, v in (stream_tags or {}).items():
