@@ -86,11 +86,11 @@ def read_key_file(path: str | os.PathLike) -> bytes:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read the key file ({getattr(exc, 'strerror', None) or exc})") from None
-    lines = text.split()
-    if len(lines) < 2 or " ".join(lines[:2]) != KEYFILE_HEADER or len(lines) != 3:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 2 or lines[0] != KEYFILE_HEADER:
         raise InputError(path, "not an anonymotion key file (create one with `anonymotion keygen KEYFILE`)")
     try:
-        key = base64.b64decode(lines[2], validate=True)
+        key = base64.b64decode(lines[1], validate=True)
     except binascii.Error:
         raise InputError(path, "key file is corrupt (the key is not valid base64)") from None
     if len(key) != KEY_BYTES:
