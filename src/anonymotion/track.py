@@ -1,0 +1,263 @@
+"""Temporal hold / interpolation of face regions, so a face missed for a few frames stays covered.
+
+Detections are linked into tracks (Hungarian matching on IoU against each track's
+constant-velocity prediction, or on centre distance for tiny boxes). Then:
+
+- a face detected at frames k and k+n with the frames between missed, and a dropout
+  (time between the two detections minus one frame interval) of at most ``hold`` seconds,
+  is covered in between by linear interpolation of the two boxes;
+- a track that ends is held forward (its last box) for ``hold`` seconds;
+- a new track is dilated backward (its first box) by ``hold`` seconds, since faces appear
+  before a detector fires.
+
+Regions added by the tracker have source ``"held"``. Output is delayed by a little more than
+``hold`` seconds, so the caller keeps at most that many decoded frames in memory.
+
+``push(index, t, None)`` means "frame not examined" (the detector was skipped on it, e.g.
+when detecting on every n-th frame only): the frame is filled from the tracks around it
+but does not count as a miss. Keep the detection interval below ``hold``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anonymotion.types import Regions
+
+log = logging.getLogger(__name__)
+
+HELD = "held"
+_EPS = 1e-6
+TINY_PX = 32.0  # boxes smaller than this (max side) may match by centre distance
+CENTRE_FRACTION = 0.75  # ... when the centres are within this fraction of the box size
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a (N, 4) with every box in b (M, 4), boxes x1, y1, x2, y2 -> (N, M)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float64)
+    a = a.astype(np.float64)[:, None, :]
+    b = b.astype(np.float64)[None, :, :]
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = w * h
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+
+
+def match(tracks: np.ndarray, dets: np.ndarray, iou: float) -> list[tuple[int, int]]:
+    """Pairs (track row, detection row) linking predicted track boxes to detections.
+
+    A pair is allowed when IoU >= ``iou``, or, when either box is tiny (max side < 32 px),
+    when the centres are closer than 0.75 x the larger box's size. Among allowed pairs the
+    assignment minimises (1 - IoU) + normalised centre distance (scipy's Hungarian solver).
+    """
+    if len(tracks) == 0 or len(dets) == 0:
+        return []
+    from scipy.optimize import linear_sum_assignment
+
+    ious = iou_matrix(tracks, dets)
+    ct = (tracks[:, :2] + tracks[:, 2:]) / 2
+    cd = (dets[:, :2] + dets[:, 2:]) / 2
+    st = np.max(tracks[:, 2:] - tracks[:, :2], axis=1)
+    sd = np.max(dets[:, 2:] - dets[:, :2], axis=1)
+    size = np.maximum(np.maximum(st[:, None], sd[None, :]), 1.0)
+    dist = np.linalg.norm(ct[:, None, :] - cd[None, :, :], axis=2) / size
+    tiny = np.minimum(st[:, None], sd[None, :]) < TINY_PX
+    ok = (ious >= iou) | (tiny & (dist < CENTRE_FRACTION))
+    if not ok.any():
+        return []
+    cost = np.where(ok, (1.0 - ious) + dist, 1e6)
+    rows, cols = linear_sum_assignment(cost)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if ok[r, c]]
+
+
+@dataclass
+class _Track:
+    id: int
+    first_index: int
+    first_t: float
+    last_index: int
+    last_t: float
+    box: np.ndarray  # (4,) last detected box
+    score: float
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # px/s per coordinate
+
+    def predict(self, t: float) -> np.ndarray:
+        return self.box + self.velocity * (t - self.last_t)
+
+
+@dataclass
+class _Pending:
+    t: float
+    examined: bool
+    boxes: list[np.ndarray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    track_set: set[int] = field(default_factory=set)
+
+    def add(self, box: np.ndarray, score: float, tid: int, source: str) -> None:
+        if tid in self.track_set:
+            return
+        self.track_set.add(tid)
+        self.boxes.append(np.asarray(box, np.float32))
+        self.scores.append(float(score))
+        self.ids.append(tid)
+        self.sources.append(source)
+
+    def regions(self) -> Regions:
+        if not self.boxes:
+            return Regions.empty()
+        return Regions(boxes=np.stack(self.boxes).astype(np.float32),
+                       scores=np.asarray(self.scores, np.float32),
+                       track_ids=np.asarray(self.ids, np.int64), sources=tuple(self.sources))
+
+
+class RegionTracker:
+    """Temporal hold / interpolation so a face missed for a few frames stays covered.
+
+    hold: seconds a face stays covered across a detector dropout (also the forward hold of an
+    ended track and the backward dilation of a new one). iou: minimum IoU to link a detection
+    to a track (tiny boxes may link by centre distance instead).
+    """
+
+    def __init__(self, hold: float = 0.2, iou: float = 0.2) -> None:
+        if hold < 0:
+            raise ValueError(f"hold must be >= 0 seconds, got {hold}")
+        if not 0 < iou <= 1:
+            raise ValueError(f"iou must be in (0, 1], got {iou}")
+        self.hold = float(hold)
+        self.iou = float(iou)
+        self.gaps: list[dict] = []
+        self._pending: OrderedDict[int, _Pending] = OrderedDict()
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._last_t: float | None = None
+        self._last_index: int | None = None
+        self._dt = 0.0  # largest recent frame interval, seconds
+
+    # ------------------------------------------------------------------ public API
+
+    def push(self, index: int, t: float, detections: Regions | None) -> list[tuple[int, Regions]]:
+        """Feed frame ``index`` (at ``t`` seconds) and its raw detections (None = not examined).
+
+        Returns the frames whose final regions are now known, in index order, each with
+        Regions carrying track ids >= 0 (tracker-added regions have source "held").
+        Frames must come in increasing index order.
+        """
+        if self._last_index is not None and index <= self._last_index:
+            raise ValueError(f"frames must be pushed in increasing order: {index} after {self._last_index}")
+        t = float(t)
+        if self._last_t is not None and t > self._last_t:
+            step = t - self._last_t
+            self._dt = step if self._dt == 0 else max(step, 0.5 * self._dt + 0.5 * step)
+        self._last_t, self._last_index = t, index
+        self._pending[index] = _Pending(t=t, examined=detections is not None)
+        self._end_stale_tracks(t)
+        if detections is not None and len(detections):
+            self._assign(index, t, detections)
+        return self._emit_ready(t)
+
+    def flush(self) -> list[tuple[int, Regions]]:
+        """At the end of the video: end every track and return all frames still pending."""
+        for track in self._tracks:
+            self._hold_forward(track)
+        self._tracks = []
+        out = [(i, p.regions()) for i, p in self._pending.items()]
+        self._pending.clear()
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _alive(self, track: _Track, t: float) -> bool:
+        """A track can still be continued at time t (its dropout would be <= hold)."""
+        return t - track.last_t - self._dt <= self.hold + _EPS
+
+    def _end_stale_tracks(self, t: float) -> None:
+        alive = []
+        for track in self._tracks:
+            if self._alive(track, t):
+                alive.append(track)
+            else:
+                self._hold_forward(track)
+        self._tracks = alive
+
+    def _assign(self, index: int, t: float, dets: Regions) -> None:
+        boxes = np.asarray(dets.boxes, np.float64).reshape(-1, 4)
+        preds = np.stack([tr.predict(t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
+        pairs = match(preds, boxes, self.iou)
+        matched = {d for _, d in pairs}
+        frame = self._pending[index]
+        for r, d in pairs:
+            track = self._tracks[r]
+            self._interpolate(track, index, t, boxes[d], float(dets.scores[d]))
+            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d])
+        for d in range(len(boxes)):
+            if d in matched:
+                continue
+            track = _Track(id=self._next_id, first_index=index, first_t=t, last_index=index,
+                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]))
+            self._next_id += 1
+            self._tracks.append(track)
+            frame.add(boxes[d], track.score, track.id, dets.sources[d])
+            self._dilate_backward(track)
+
+    def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float) -> None:
+        """Fill the frames between the track's last detection and this one; update the track."""
+        between = [(i, p) for i, p in self._pending.items() if track.last_index < i < index]
+        span = t - track.last_t
+        missed = any(p.examined for _, p in between)
+        for i, p in between:
+            a = (p.t - track.last_t) / span if span > 0 else 0.0
+            p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD)
+        if missed and between:
+            self._record(track.id, between, "interpolated")
+        if span > 0:
+            velocity = (box - track.box) / span
+            track.velocity = 0.5 * track.velocity + 0.5 * velocity if track.last_index > track.first_index \
+                else velocity
+        track.box, track.score = box.copy(), score
+        track.last_index, track.last_t = index, t
+
+    def _hold_forward(self, track: _Track) -> None:
+        """Cover the frames up to ``hold`` seconds after an ended track's last detection."""
+        frames = [(i, p) for i, p in self._pending.items()
+                  if i > track.last_index and p.t - track.last_t <= self.hold + _EPS]
+        for _, p in frames:
+            p.add(track.box, track.score, track.id, HELD)
+        if frames:
+            self._record(track.id, frames, "hold")
+
+    def _dilate_backward(self, track: _Track) -> None:
+        """Cover the frames up to ``hold`` seconds before a new track's first detection."""
+        frames = [(i, p) for i, p in self._pending.items()
+                  if i < track.first_index and track.first_t - p.t <= self.hold + _EPS]
+        for _, p in frames:
+            p.add(track.box, track.score, track.id, HELD)
+        if frames:
+            self._record(track.id, frames, "dilate")
+
+    def _record(self, track_id: int, frames: list[tuple[int, _Pending]], kind: str) -> None:
+        self.gaps.append({
+            "track_id": int(track_id), "from_index": int(frames[0][0]), "to_index": int(frames[-1][0]),
+            "from_t": round(frames[0][1].t, 6), "to_t": round(frames[-1][1].t, 6),
+            "frames": len(frames), "kind": kind,
+        })
+
+    def _emit_ready(self, t: float) -> list[tuple[int, Regions]]:
+        """Frames no future push can change: older than hold plus two frame intervals."""
+        horizon = self.hold + 2 * self._dt + _EPS
+        out = []
+        while self._pending:
+            index, p = next(iter(self._pending.items()))
+            if t - p.t <= horizon:
+                break
+            self._pending.popitem(last=False)
+            out.append((index, p.regions()))
+        return out
