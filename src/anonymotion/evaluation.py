@@ -1,0 +1,457 @@
+"""Pose, compare and evaluate: the plain Python API behind ``anonymotion pose|compare|evaluate``.
+
+- :func:`pose_video` runs pose over a video (streaming) and returns :class:`VideoPoses`.
+- :func:`write_pose_outputs` writes ``*.pose.csv``, ``*.angles.csv`` and ``*.angles.png``.
+- :func:`compare` poses an original and an anonymized video, matches frames by timestamp
+  and measures how far keypoints and joint angles moved (:class:`CompareResult`).
+- :func:`evaluate` anonymizes videos with several methods plus the ``reencode`` control
+  in one detection pass, compares each output with the original and writes the studies'
+  tables and ``report.html`` (see :mod:`anonymotion.report.evaluation`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anonymotion.errors import InputError
+from anonymotion.io.video import iter_frames, probe
+from anonymotion.kinematics.angles import ANGLES_2D, angles_2d
+from anonymotion.kinematics.angles3d import angles_3d
+from anonymotion.metrics.angles import angle_stats
+from anonymotion.metrics.pose import keypoint_stats, mpjpe_mm
+from anonymotion.pose.run import PoseCollector, VideoPoses
+from anonymotion.pose.subject import SubjectSpec, keypoint_box, parse_subject
+from anonymotion.types import Poses
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+__all__ = [
+    "NoPersonError", "VideoMismatchError", "VideoPoses", "CompareResult", "EvaluationResult",
+    "pose_video", "write_pose_outputs", "compare", "compare_poses", "evaluate",
+]
+
+
+class NoPersonError(InputError):
+    """Pose found no person in any frame of the video."""
+
+
+class VideoMismatchError(InputError):
+    """Two videos to compare do not have the same frames (different length or timing)."""
+
+
+# --------------------------------------------------------------------------------------
+# pose
+# --------------------------------------------------------------------------------------
+
+def pose_video(
+    path: str | os.PathLike,
+    *,
+    backend: str = "mediapipe",
+    subject: str | SubjectSpec | None = None,
+    filter_hz: float | None = None,
+    progress: Progress | None = None,
+    overlay_path: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    require_person: bool = False,
+) -> VideoPoses:
+    """Run pose over ``path`` frame by frame (memory does not grow with video length).
+
+    subject: None (whoever the model tracks), "auto", "X,Y" or "X1,Y1,X2,Y2" pixels (see
+    :mod:`anonymotion.pose.subject`). filter_hz: zero-phase Butterworth low-pass cut-off
+    (Hz) applied to the trajectories afterwards, None for raw keypoints. overlay_path:
+    also write the video with the (raw) skeleton drawn. max_frames: stop after that many
+    frames. require_person: raise NoPersonError when no frame has a person.
+    """
+    from anonymotion.pose.skeletons import draw_skeleton
+
+    path = Path(path)
+    info = probe(path)
+    total = info.frame_count or int(round(info.duration * info.fps)) or 0
+    if max_frames is not None:
+        total = min(total, max_frames) if total else max_frames
+    writer = None
+    collector = PoseCollector(backend, subject)
+    try:
+        if overlay_path is not None:
+            from anonymotion.io.writer import VideoWriter
+
+            writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
+        for frame in iter_frames(path, info, strict=max_frames is None):
+            if max_frames is not None and frame.index >= max_frames:
+                break
+            pf = collector.add(frame.rgb, frame.t)
+            if writer is not None:
+                writer.write(draw_skeleton(frame.rgb, pf.xy, pf.score, names=collector.names),
+                             frame.pts if frame.pts is not None else frame.index)
+            if progress is not None:
+                progress(len(collector), max(total, len(collector)))
+        poses = collector.finish(path, filter_hz)
+        if require_person and not poses.present.any():
+            raise NoPersonError(path, f"no person found in any of its {len(poses.t)} frames")
+        if writer is not None:
+            writer.close()
+            writer = None
+    finally:
+        collector.close()
+        if writer is not None:
+            writer.abort()
+    return poses
+
+
+def pose_angles(poses: Poses) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """2D angles (T, A) degrees, their confidence (T, A) and names, for poses in MediaPipe layout."""
+    return angles_2d(poses.xy, poses.score, poses.names)
+
+
+def write_pose_outputs(poses: Poses, prefix: str | os.PathLike) -> dict[str, Path]:
+    """Write ``<prefix>.pose.csv``, ``<prefix>.angles.csv`` and ``<prefix>.angles.png``.
+
+    Columns are documented in :mod:`anonymotion.report.tables`. Returns kind -> path.
+    """
+    from anonymotion.report.plots import angle_traces
+    from anonymotion.report.tables import pose_rows, write_csv, POSE_COLUMNS
+
+    prefix = Path(prefix)
+    lost = getattr(poses, "lost", None)
+    out: dict[str, Path] = {}
+    out["pose_csv"] = write_csv(Path(f"{prefix}.pose.csv"), POSE_COLUMNS,
+                                pose_rows(poses.t, poses.xy, poses.score, poses.names, poses.world, lost), digits=4)
+    ang, conf, names = pose_angles(poses)
+    header = ["frame", "time"]
+    cols = []
+    for j, n in enumerate(names):
+        header += [n, f"{n}_conf"]
+        cols += [ang[:, j], conf[:, j]]
+    if poses.world is not None:
+        a3, n3 = angles_3d(poses.world, poses.names)
+        header += [f"{n}_3d" for n in n3]
+        cols += [a3[:, j] for j in range(a3.shape[1])]
+    rows = ([i, float(poses.t[i])] + [c[i] for c in cols] for i in range(len(poses.t)))
+    out["angles_csv"] = write_csv(Path(f"{prefix}.angles.csv"), header, rows, digits=3)
+    out["angles_png"] = angle_traces(Path(f"{prefix}.angles.png"), poses.t, {"angle": ang}, names,
+                                     title=Path(str(prefix)).name)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# compare
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class CompareResult:
+    """How far pose moved between an original (reference) and an anonymized video.
+
+    keypoints: one row per keypoint (epe_px, epe_norm, epe_sd_px, epe_max_px, n, ptk_pct,
+    pck_005, pck_01, score_ref, score_test). overall: epe_px, epe_norm, ptk_pct, pck_005,
+    pck_01, detection_rate_ref/test, confidence_ref/test, confidence_change_pct, mpjpe_mm,
+    frames, lost frames... angles: one row per 2D angle (rmse, bias, sd, max_abs,
+    within_5deg_pct, conf_orig, conf_anon, conf_change_pct, n), left knee and left elbow
+    first; angles_3d likewise for world-landmark angles. t: (T,) matched times (s);
+    angle arrays (T, A) degrees for plots and paired tests.
+    """
+
+    original: str
+    anonymized: str
+    threshold: float
+    keypoints: list[dict]
+    overall: dict[str, Any]
+    angles: list[dict]
+    angles_3d: list[dict]
+    t: np.ndarray = field(repr=False)
+    angle_names: tuple[str, ...] = ()
+    angles_orig: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    angles_anon: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    angle_diff: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    keypoint_names: tuple[str, ...] = ()
+    files: dict[str, str] = field(default_factory=dict)
+
+    def angle(self, name: str) -> dict:
+        """The row of one 2D angle (e.g. "left_knee")."""
+        return next(r for r in self.angles if r["angle"] == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "original": self.original, "anonymized": self.anonymized, "threshold": self.threshold,
+            "overall": self.overall, "angles": self.angles, "angles_3d": self.angles_3d,
+            "keypoints": self.keypoints, "files": self.files,
+        }
+
+
+def match_frames(ref: Poses, test: Poses, ref_name: str, test_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (ref_idx, test_idx) of frames with the same timestamp (± half a frame).
+
+    Raises VideoMismatchError when the videos differ in length or timing.
+    """
+    tr, tt = np.asarray(ref.t, np.float64), np.asarray(test.t, np.float64)
+    if len(tr) == 0 or len(tt) == 0:
+        raise VideoMismatchError(test_name if len(tt) == 0 else ref_name, "has no frames to compare")
+    dt = np.diff(tr)
+    tol = 0.5 * float(np.median(dt)) if dt.size else 1e-3
+    j = np.clip(np.searchsorted(tt, tr), 1, max(1, len(tt) - 1)) if len(tt) > 1 else np.zeros(len(tr), int)
+    if len(tt) > 1:
+        j = np.where(np.abs(tt[j - 1] - tr) <= np.abs(tt[j] - tr), j - 1, j)
+    ok = np.abs(tt[j] - tr) <= tol
+    if len(tr) != len(tt) or ok.sum() < len(tr):
+        raise VideoMismatchError(
+            test_name,
+            f"has {len(tt)} frames over {tt[-1]:.2f} s but the original {ref_name} has {len(tr)} frames over "
+            f"{tr[-1]:.2f} s ({int(ok.sum())} matched by timestamp); compare needs the same clip, "
+            "anonymized frame for frame",
+        )
+    return np.flatnonzero(ok), j[ok]
+
+
+def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: float | None = None,
+                  ref_name: str = "original", test_name: str = "anonymized") -> CompareResult:
+    """Compare two pose tracks (pure computation). min_conf: angle confidence filter (default threshold)."""
+    min_conf = threshold if min_conf is None else min_conf
+    ri, ti = match_frames(ref, test, ref_name, test_name)
+    names = ref.names
+    rxy, rs, txy, ts = ref.xy[ri], ref.score[ri], test.xy[ti], test.score[ti]
+    ks, overall = keypoint_stats(rxy, rs, txy, ts, names, threshold)
+    ra, rc, anames = angles_2d(rxy, rs, names)
+    ta, tc, _ = angles_2d(txy, ts, names)
+    pres_r = np.isfinite(rxy).all(-1).any(-1)
+    pres_t = np.isfinite(txy).all(-1).any(-1)
+    wraps = tuple(d.wraps for d in ANGLES_2D)
+    arows, diff = angle_stats(ra, ta, rc, tc, anames, wraps, ref_present=pres_r, test_present=pres_t,
+                              min_conf=min_conf)
+    rows3: list[dict] = []
+    if ref.world is not None and test.world is not None:
+        r3, n3 = angles_3d(ref.world[ri], names)
+        t3, _ = angles_3d(test.world[ti], names)
+        ones_r = np.isfinite(r3).astype(np.float32)
+        ones_t = np.isfinite(t3).astype(np.float32)
+        rows3, _ = angle_stats(r3, t3, ones_r, ones_t, n3, (False,) * len(n3), ref_present=pres_r,
+                               test_present=pres_t, min_conf=1.0)
+        for r in rows3:
+            r.pop("conf_orig"), r.pop("conf_anon"), r.pop("conf_change_pct")
+        overall["mpjpe_mm"] = mpjpe_mm(ref.world[ri], test.world[ti])
+    rl, tl = getattr(ref, "lost", None), getattr(test, "lost", None)
+    overall["lost_frames_ref"] = [int(i) for i in np.flatnonzero(rl[ri])] if rl is not None else []
+    overall["lost_frames_test"] = [int(i) for i in np.flatnonzero(tl[ti])] if tl is not None else []
+    finite = [r["rmse"] for r in arows if np.isfinite(r["rmse"])]
+    overall["angle_rmse_mean"] = float(np.mean(finite)) if finite else float("nan")
+    return CompareResult(
+        original=ref_name, anonymized=test_name, threshold=threshold, keypoints=ks.rows(), overall=overall,
+        angles=arows, angles_3d=rows3, t=ref.t[ri], angle_names=anames, angles_orig=ra, angles_anon=ta,
+        angle_diff=diff, keypoint_names=names,
+    )
+
+
+def _subject_box_from(poses: VideoPoses) -> SubjectSpec | None:
+    """A box subject spec around the original's subject where it was first found."""
+    present = np.flatnonzero(poses.present)
+    if present.size == 0:
+        return None
+    box = keypoint_box(poses.xy[present[0]])
+    if box is None:
+        return None
+    x1, y1, x2, y2 = box
+    m = 0.1 * max(x2 - x1, y2 - y1)
+    return SubjectSpec("box", box=(x1 - m, y1 - m, x2 + m, y2 + m))
+
+
+def compare(
+    original: str | os.PathLike,
+    anonymized: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    threshold: float = 0.5,
+    subject: str | SubjectSpec | None = None,
+    filter_hz: float | None = None,
+    progress: Progress | None = None,
+    max_frames: int | None = None,
+    backend: str = "mediapipe",
+) -> CompareResult:
+    """Pose both videos and compare them frame by frame (matched by timestamp).
+
+    With ``subject``, the original follows that subject and the anonymized video follows
+    the same person (a box around where the original found it). Raises NoPersonError when
+    the original has no person, VideoMismatchError when the videos' frames differ. Writes
+    compare.json, compare.csv, angles.png and keypoint_error.png into out_dir when given.
+    """
+    original, anonymized = Path(original), Path(anonymized)
+    spec = parse_subject(subject)
+    probe(anonymized)  # fail early on a bad second file
+    n1 = [0]
+
+    def prog1(done: int, total: int) -> None:
+        n1[0] = total
+        if progress:
+            progress(done, 2 * total)
+
+    ref = pose_video(original, backend=backend, subject=spec, filter_hz=filter_hz, progress=prog1,
+                     max_frames=max_frames, require_person=True)
+    test_spec = _subject_box_from(ref) if spec is not None else None
+
+    def prog2(done: int, total: int) -> None:
+        if progress:
+            progress(n1[0] + done, n1[0] + total)
+
+    test = pose_video(anonymized, backend=backend, subject=test_spec, filter_hz=filter_hz, progress=prog2,
+                      max_frames=max_frames)
+    result = compare_poses(ref, test, threshold=threshold, ref_name=str(original), test_name=str(anonymized))
+    result.overall["subject"] = ref.subject
+    result.overall["filter_hz"] = filter_hz
+    if out_dir is not None:
+        write_compare_outputs(result, Path(out_dir))
+    return result
+
+
+def write_compare_outputs(result: CompareResult, out_dir: Path, prefix: str = "") -> dict[str, Path]:
+    """compare.json, compare.csv (one row per angle then per keypoint), angles.png, keypoint_error.png."""
+    from anonymotion.report.plots import angle_traces, keypoint_error_bars
+    from anonymotion.report.tables import write_dict_rows, write_json
+
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    rows = [{"kind": "angle", "name": r["angle"], **{k: v for k, v in r.items() if k != "angle"}}
+            for r in result.angles]
+    rows += [{"kind": "angle3d", "name": r["angle"], **{k: v for k, v in r.items() if k != "angle"}}
+             for r in result.angles_3d]
+    rows += [{"kind": "keypoint", "name": r["keypoint"], **{k: v for k, v in r.items() if k != "keypoint"}}
+             for r in result.keypoints]
+    files["csv"] = write_dict_rows(out_dir / f"{prefix}compare.csv", rows)
+    files["angles_png"] = angle_traces(out_dir / f"{prefix}angles.png", result.t,
+                                       {"original": result.angles_orig, "anonymized": result.angles_anon},
+                                       result.angle_names, title="joint angles: original vs anonymized")
+    k = result.keypoint_names
+    mean = np.array([r["epe_px"] for r in result.keypoints])
+    sd = np.array([r["epe_sd_px"] for r in result.keypoints])
+    files["keypoint_error_png"] = keypoint_error_bars(out_dir / f"{prefix}keypoint_error.png", k,
+                                                      {"anonymized": mean}, {"anonymized": sd})
+    result.files.update({kk: str(v) for kk, v in files.items()})
+    files["json"] = out_dir / f"{prefix}compare.json"
+    result.files["json"] = str(files["json"])
+    write_json(files["json"], result.to_json())
+    return files
+
+
+# --------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------
+
+CONTROL = "reencode"
+
+
+@dataclass
+class EvaluationResult:
+    """Every comparison of an evaluation and the tables built from them.
+
+    results[video][label] -> CompareResult, label = method name (``reencode`` is the
+    control) or ``<method>+lossless`` (frames before encoding). tables: name -> rows.
+    """
+
+    out_dir: Path
+    videos: list[str]
+    methods: list[str]
+    results: dict[str, dict[str, CompareResult]]
+    tables: dict[str, list[dict]]
+    report_path: Path | None = None
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "videos": self.videos, "methods": self.methods, "outputs": self.outputs,
+            "report": str(self.report_path) if self.report_path else None, "tables": self.tables,
+            "results": {v: {m: r.to_json() for m, r in d.items()} for v, d in self.results.items()},
+        }
+
+
+def evaluate(
+    videos: list[str | os.PathLike],
+    methods: list[str],
+    out_dir: str | os.PathLike,
+    *,
+    config: Any = None,
+    lossless: bool = False,
+    subject: str | SubjectSpec | None = None,
+    filter_hz: float | None = None,
+    progress: Progress | None = None,
+    threshold: float = 0.5,
+    backend: str = "mediapipe",
+) -> EvaluationResult:
+    """Anonymize each video with ``methods`` plus the ``reencode`` control, compare each output
+    with the original, and write tables, plots and ``report.html`` into ``out_dir``.
+
+    config: an AnonymizeConfig shared by all methods (method field ignored). lossless: also
+    pose each method's frames before encoding. progress(done, total) counts pose and
+    anonymization frames over all videos.
+    """
+    from anonymotion.errors import ConfigError
+    from anonymotion.pipeline import anonymize_methods
+    from anonymotion.report.evaluation import build_tables, write_evaluation_outputs
+
+    if not videos:
+        raise ConfigError(None, "evaluate needs at least one video")
+    labels = [CONTROL] + [m for m in dict.fromkeys(methods) if m != CONTROL]
+    if len(labels) < 2:
+        raise ConfigError(None, "evaluate needs at least one anonymization method besides the reencode control")
+    out_dir = Path(out_dir)
+    spec = parse_subject(subject)
+    results: dict[str, dict[str, CompareResult]] = {}
+    outputs: dict[str, dict[str, str]] = {}
+    stems: dict[str, int] = {}
+    infos = [probe(Path(v)) for v in videos]
+    grand_total = sum(max(1, i.frame_count) for i in infos) * (2 + 2 * len(labels) + (len(labels) - 1) * lossless)
+    done_before = [0]
+
+    def step(n: int, total: int, done_now: int) -> None:
+        if progress:
+            progress(min(done_before[0] + done_now, grand_total), grand_total)
+
+    for video, info in zip(map(Path, videos), infos):
+        stem = video.stem
+        stems[stem] = stems.get(stem, 0) + 1
+        if stems[stem] > 1:
+            stem = f"{stem}_{stems[stem]}"
+        vdir = out_dir / stem
+        frames = max(1, info.frame_count)
+        ref = pose_video(video, backend=backend, subject=spec, filter_hz=filter_hz, require_person=True,
+                         progress=lambda d, t: step(d, t, d))
+        done_before[0] += frames
+        test_spec = _subject_box_from(ref) if spec is not None else None
+        sinks: dict[str, PoseCollector] = {}
+        if lossless:
+            sinks = {m: PoseCollector(backend, test_spec) for m in labels if m != CONTROL}
+
+        def frame_sink(method: str, index: int, t: float, rgb: np.ndarray) -> None:
+            if method in sinks:
+                sinks[method].add(rgb, t)
+
+        paths = {m: vdir / f"{stem}.{m}.mp4" for m in labels}
+        try:
+            anonymize_methods(video, paths, config=config, frame_sink=frame_sink if lossless else None,
+                              progress=lambda d, t: step(d, t, d * (1 + len(sinks))))
+        finally:
+            for c in sinks.values():
+                c.close()
+        done_before[0] += frames * (1 + len(sinks))
+        outputs[str(video)] = {m: str(p) for m, p in paths.items()}
+        results[str(video)] = {}
+        for m in labels:
+            test = pose_video(paths[m], backend=backend, subject=test_spec, filter_hz=filter_hz,
+                              progress=lambda d, t: step(d, t, d))
+            done_before[0] += frames
+            results[str(video)][m] = compare_poses(ref, test, threshold=threshold, ref_name=str(video),
+                                                   test_name=str(paths[m]))
+        for m, c in sinks.items():
+            test = c.finish(None, filter_hz)
+            results[str(video)][f"{m}+lossless"] = compare_poses(ref, test, threshold=threshold,
+                                                                 ref_name=str(video), test_name=f"{m} (before encoding)")
+        log.info("%s: evaluated %s", video, ", ".join(results[str(video)]))
+    tables = build_tables(results, labels)
+    result = EvaluationResult(out_dir=out_dir, videos=[str(v) for v in videos], methods=labels, results=results,
+                              tables=tables, outputs=outputs)
+    write_evaluation_outputs(result)
+    return result
