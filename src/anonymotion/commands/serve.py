@@ -1,0 +1,71 @@
+"""``anonymotion serve``: run the web application (default http://127.0.0.1:8000)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the web application",
+        description="Run the web application: upload, anonymize, test, pose, download. Every option can also "
+                    "be set by an environment variable (shown in brackets); options win.",
+    )
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1) [ANONYMOTION_HOST]")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000) [ANONYMOTION_PORT]")
+    p.add_argument("--data-dir", default=None,
+                   help="folder for jobs, uploads and results (default ~/.local/share/anonymotion) "
+                        "[ANONYMOTION_DATA_DIR]")
+    p.add_argument("--max-upload-mb", type=float, default=None,
+                   help="largest accepted upload in MB (default 2048) [ANONYMOTION_MAX_UPLOAD_MB]")
+    p.add_argument("--retention-hours", type=float, default=None,
+                   help="delete every file of a job this long after its upload (default 24) "
+                        "[ANONYMOTION_RETENTION_HOURS]")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes running jobs (default 2) [ANONYMOTION_WORKERS]")
+    p.add_argument("--access-token", default=None,
+                   help="require this token (at least 8 characters) for every page and API call; prefer the "
+                        "environment variable, which other users cannot see [ANONYMOTION_ACCESS_TOKEN]")
+    p.add_argument("--keep-original", action="store_true", default=None,
+                   help="keep the upload until retention instead of deleting it once anonymized and tested "
+                        "[ANONYMOTION_KEEP_ORIGINAL=1]")
+    p.set_defaults(func=run)
+
+
+class _RedactJobIds(logging.Filter):
+    """Access-log lines show ``/jobs/…`` instead of the job id, which grants access to the job."""
+
+    pattern = re.compile(r"(/jobs/)[A-Za-z0-9_-]{16,}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.pattern.sub(r"\1…", a) if isinstance(a, str) else a
+                                for a in record.args)  # type: ignore[assignment]
+        return True
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from anonymotion.web.app import create_app
+    from anonymotion.web.settings import load_settings
+
+    settings = load_settings(
+        host=args.host, port=args.port, data_dir=args.data_dir,
+        max_upload_bytes=int(args.max_upload_mb * 1024**2) if args.max_upload_mb is not None else None,
+        retention_seconds=args.retention_hours * 3600.0 if args.retention_hours is not None else None,
+        workers=args.workers, access_token=args.access_token, keep_original=args.keep_original,
+    )
+    logging.getLogger("anonymotion").setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").addFilter(_RedactJobIds())
+    app = create_app(settings)
+    print(f"anonymotion: serving on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "
+          f"{settings.workers} workers, files kept {settings.retention_seconds / 3600:g} h"
+          f"{', access token required' if settings.access_token else ''})", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5)
+    return 0

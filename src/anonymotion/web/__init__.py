@@ -1,0 +1,1 @@
+"""The web application: FastAPI app, SQLite job store, worker pool, retention sweeper."""

@@ -1,0 +1,338 @@
+"""The web application: one server-rendered page (upload -> anonymize -> test -> pose -> download)
+and the JSON API behind it (documented at ``/openapi.json``).
+
+Create it with :func:`create_app`; ``anonymotion serve`` runs it with uvicorn. Uploads are
+kept in the data directory (never under ``static/``), jobs in SQLite, work in a pool of
+worker processes. Unknown and expired job ids get the same 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from anonymotion.errors import InputError
+from anonymotion.web import files, security, uploads
+from anonymotion.web.jobs import Job, JobStore, new_job_id
+from anonymotion.web.settings import Settings, load_settings
+from anonymotion.web.sweeper import Sweeper, clear_incoming
+from anonymotion.web.worker import Runner, audit_available
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+NOT_FOUND = "No such job. It may have expired and been deleted."
+METHOD_LABELS = {"blur": "Blur", "pixelate": "Pixelate", "block": "Solid block"}
+LEVEL_LABELS = {1: "Light", 2: "Standard", 3: "Strong", 4: "Maximum"}
+INTERRUPTED = "interrupted by a server restart; its partial files were removed. Retry to run it again."
+
+
+class AnonymizeRequest(BaseModel):
+    """The choices of the Anonymize step."""
+
+    method: str = Field("blur", description="anonymization method, one of GET /api/methods")
+    level: int = Field(2, ge=1, le=4, description="strength: 1 light, 2 standard, 3 strong, 4 maximum")
+    shape: Literal["ellipse", "rect"] = Field("ellipse", description="shape of each anonymized region")
+    keep_audio: bool = Field(False, description="re-encode the audio track instead of dropping it")
+
+
+def available_methods() -> list[dict[str, str]]:
+    """Methods offered on the page (the re-encode control is not an anonymization)."""
+    from anonymotion.anonymize.methods import METHODS, _load_extra_methods
+
+    _load_extra_methods()
+    names = [n for n in METHODS if n != "reencode"]
+    names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
+    return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").capitalize())} for n in names]
+
+
+def job_to_api(job: Job, request: Request) -> dict[str, Any]:
+    """The JSON view of a job: media facts, each stage's state and progress, download URLs."""
+    now = time.time()
+    downloads = {}
+    for key, d in files.DOWNLOADS.items():
+        if _stored_file(job, key) is not None:
+            downloads[key] = {"label": d.label, "url": str(request.url_for("download", job_id=job.id, key=key)),
+                              "filename": files.download_name(key, job.media.kind, job.media.suffix)}
+    m = job.media
+    return {
+        "id": job.id,
+        "url": str(request.url_for("job_page", job_id=job.id)),
+        "created_at": job.created_at,
+        "expires_at": job.expires_at,
+        "expires_in_seconds": round(max(0.0, job.expires_at - now)),
+        "media": {"kind": m.kind, "width": m.width, "height": m.height, "frames": m.frames, "fps": m.fps,
+                  "duration": m.duration, "has_audio": m.has_audio, "bytes": m.bytes},
+        "original_kept": job.original is not None,
+        "busy": job.busy,
+        "stages": {stage: job.tasks[stage].to_api(now) if stage in job.tasks else None
+                   for stage in ("anonymize", "test")},
+        "downloads": downloads,
+    }
+
+
+def _stored_file(job: Job, key: str) -> str | None:
+    """Relative path of download ``key`` in the job folder, when its stage finished and made it."""
+    d = files.DOWNLOADS[key]
+    task = job.task(d.stage)
+    if task is None or task.state != "done" or not task.result:
+        return None
+    name = (task.result.get("files") or {}).get(key)
+    return name or None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (default: flags-free :func:`load_settings`)."""
+    settings = settings or load_settings()
+    store = JobStore(settings.db_path)
+    runner = Runner(store, settings.jobs_dir, settings.workers, settings.keep_original)
+    sweeper = Sweeper(store, settings)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    token = settings.access_token
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_data_dir(settings, store)
+        sweeper.start()
+        log.info("serving; data in %s, %d worker(s), retention %.1f h", settings.data_dir, settings.workers,
+                 settings.retention_seconds / 3600)
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            runner.shutdown(wait=False)
+
+    app = FastAPI(title="anonymotion", version=_version(),
+                  description="De-identify videos of people and test that the motion data survived. "
+                              "POST requests need the X-CSRF-Token header from GET /api/session "
+                              "(or an `Authorization: Bearer` access token when one is configured).",
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(security.SecurityHeaders)
+    app.state.settings, app.state.store, app.state.runner = settings, store, runner
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def require_access(request: Request) -> None:
+        if not security.authorized(request, token):
+            raise HTTPException(status_code=401, detail="An access token is required.",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def require_csrf(request: Request) -> None:
+        security.check_csrf(request, token)
+
+    def get_job(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=NOT_FOUND)
+        return job
+
+    # --- pages ---------------------------------------------------------------------------------
+
+    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        csrf = security.csrf_cookie(request) or security.new_csrf_token()
+        context.update(csrf_token=csrf, token_required=token is not None, settings=settings,
+                       max_upload_mb=settings.max_upload_bytes / 1024**2,
+                       retention_hours=settings.retention_seconds / 3600)
+        response = templates.TemplateResponse(request, name, context, status_code=status)
+        if security.csrf_cookie(request) != csrf:
+            response.set_cookie(security.CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> HTMLResponse:
+        if not security.authorized(request, token):
+            return render(request, "login.html", 401)
+        return render(request, "index.html", job=None, methods=available_methods(), levels=LEVEL_LABELS)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False, name="job_page")
+    def job_page(request: Request, job_id: str) -> HTMLResponse:
+        if not security.authorized(request, token):
+            return render(request, "login.html", 401)
+        job = store.get(job_id)
+        if job is None:
+            return render(request, "index.html", 404, job=None, methods=available_methods(), levels=LEVEL_LABELS,
+                          error=NOT_FOUND)
+        return render(request, "index.html", job=job, api=job_to_api(job, request), methods=available_methods(),
+                      levels=LEVEL_LABELS, audit_available=audit_available())
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        security.check_csrf(request, None, form_value=str(form.get("csrf_token", "")))
+        given = str(form.get("token", ""))
+        if token is None or not security.hmac.compare_digest(given.encode(), token.encode()):
+            return render(request, "login.html", 401, error="That access token is not correct.")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(security.AUTH_COOKIE, security.session_value(token), httponly=True,
+                            samesite="strict", path="/")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # --- API -----------------------------------------------------------------------------------
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_access)])
+
+    @api.get("/session", summary="CSRF token for scripts; sets the matching cookie")
+    def session(request: Request) -> JSONResponse:
+        csrf = security.csrf_cookie(request) or security.new_csrf_token()
+        response = JSONResponse({"csrf_token": csrf, "header": "X-CSRF-Token",
+                                 "max_upload_bytes": settings.max_upload_bytes,
+                                 "retention_seconds": settings.retention_seconds})
+        response.set_cookie(security.CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        return response
+
+    @api.get("/methods", summary="Anonymization methods and strength levels")
+    def methods() -> dict[str, Any]:
+        return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"]}
+
+    @api.post("/jobs", status_code=201, dependencies=[Depends(require_csrf)],
+              summary="Upload a video or image (multipart field 'file', or the raw bytes as the body)",
+              responses={413: {"description": "larger than the upload limit"},
+                         422: {"description": "not a decodable video or image"}},
+              openapi_extra={"requestBody": {"content": {
+                  "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                     "properties": {"file": {"type": "string", "format": "binary"}}}},
+                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def create_job(request: Request) -> JSONResponse:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_upload_bytes + uploads.MULTIPART_OVERHEAD:
+            raise HTTPException(status_code=413, detail=_too_large(settings))
+        try:
+            path, size = await uploads.receive(request.stream(), request.headers.get("content-type", ""),
+                                               settings.incoming_dir, settings.max_upload_bytes)
+        except uploads.TooLarge:
+            raise HTTPException(status_code=413, detail=_too_large(settings)) from None
+        except uploads.BadUpload as exc:
+            raise HTTPException(status_code=400, detail=f"Upload refused: {exc}.") from None
+        try:
+            media = await run_in_threadpool(uploads.inspect, path)
+        except InputError as exc:
+            path.unlink(missing_ok=True)
+            log.info("upload refused (%d bytes): %s", size, exc.problem)
+            raise HTTPException(status_code=422, detail=f"This file cannot be used: {exc.problem}.") from None
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        job_id = new_job_id()
+        original = files.original_name(media.suffix)
+        job = store.create_job(job_id, media, original, settings.retention_seconds)
+        folder = files.job_dir(settings.jobs_dir, job_id)
+        folder.mkdir(mode=0o700, parents=True)
+        os.replace(path, folder / original)
+        log.info("job %s…: %s upload accepted (%d bytes)", job_id[:6], media.kind, size)
+        return JSONResponse(job_to_api(job, request), status_code=201,
+                            headers={"Location": str(request.url_for("get_job_state", job_id=job_id))})
+
+    @api.get("/jobs/{job_id}", name="get_job_state", summary="State, progress and downloads of a job")
+    def job_state(request: Request, job_id: str) -> dict[str, Any]:
+        return job_to_api(get_job(job_id), request)
+
+    @api.delete("/jobs/{job_id}", status_code=204, dependencies=[Depends(require_csrf)],
+                summary="Delete a job and all its files now")
+    def delete_job(job_id: str) -> Response:
+        job = get_job(job_id)
+        if job.busy:
+            raise HTTPException(status_code=409, detail="The job is still running; delete it when it finished.")
+        store.delete_job(job_id)
+        import shutil
+
+        shutil.rmtree(files.job_dir(settings.jobs_dir, job_id), ignore_errors=True)
+        return Response(status_code=204)
+
+    @api.post("/jobs/{job_id}/anonymize", status_code=202, dependencies=[Depends(require_csrf)],
+              summary="Start (or retry) anonymization with the given choices")
+    def start_anonymize(request: Request, job_id: str, choice: AnonymizeRequest) -> dict[str, Any]:
+        job = get_job(job_id)
+        names = [m["name"] for m in available_methods()]
+        if choice.method not in names:
+            raise HTTPException(status_code=422, detail=f"Unknown method {choice.method!r}; choose one of "
+                                                        f"{', '.join(names)}.")
+        _need_original(job)
+        if not runner.submit(job_id, "anonymize", choice.model_dump()):
+            raise HTTPException(status_code=409, detail="This job is already being processed.")
+        return job_to_api(get_job(job_id), request)
+
+    @api.post("/jobs/{job_id}/test", status_code=202, dependencies=[Depends(require_csrf)],
+              summary="Start (or retry) the test: pose on original and anonymized video, metrics, skeleton video")
+    def start_test(request: Request, job_id: str) -> dict[str, Any]:
+        job = get_job(job_id)
+        if job.media.kind != "video":
+            raise HTTPException(status_code=409, detail="The pose test needs a video; images are anonymized only.")
+        if not job.done("anonymize"):
+            raise HTTPException(status_code=409, detail="Anonymize the video before testing it.")
+        _need_original(job)
+        if not runner.submit(job_id, "test", {}):
+            raise HTTPException(status_code=409, detail="This job is already being processed.")
+        return job_to_api(get_job(job_id), request)
+
+    @api.get("/jobs/{job_id}/files/{key}", name="download",
+             summary="Download a result: " + ", ".join(files.DOWNLOADS))
+    def download(job_id: str, key: str, inline: bool = False) -> FileResponse:
+        job = get_job(job_id)
+        if key not in files.DOWNLOADS:
+            raise HTTPException(status_code=404, detail="No such file.")
+        rel = _stored_file(job, key)
+        folder = files.job_dir(settings.jobs_dir, job_id).resolve()
+        path = (folder / rel).resolve() if rel else None
+        if path is None or folder not in path.parents or not path.is_file():
+            raise HTTPException(status_code=404, detail="This file is not available (yet).")
+        return FileResponse(path, media_type=files.download_media_type(key, job.media.kind, job.media.suffix),
+                            filename=files.download_name(key, job.media.kind, job.media.suffix),
+                            content_disposition_type="inline" if inline else "attachment")
+
+    app.include_router(api)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or request.method != "GET":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return render(request, "index.html", exc.status_code, job=None, methods=available_methods(),
+                      levels=LEVEL_LABELS, error=str(exc.detail))
+
+    return app
+
+
+def prepare_data_dir(settings: Settings, store: JobStore) -> None:
+    """Create the data folders (owner-only), the database, and fail every interrupted task.
+
+    A task that was queued or running when the server stopped cannot be resumed: it is
+    marked failed (the page offers a retry) and its half-written files are removed.
+    """
+    for folder in (settings.data_dir, settings.jobs_dir, settings.incoming_dir):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    store.init()
+    clear_incoming(settings)
+    for job_id, stage in store.interrupt_active(INTERRUPTED):
+        job = store.get(job_id)
+        files.clear_stage(files.job_dir(settings.jobs_dir, job_id), stage, job.original if job else None)
+        log.warning("job %s…: %s was interrupted by the restart; marked failed", job_id[:6], stage)
+
+
+def _need_original(job: Job) -> None:
+    if job.original is None:
+        raise HTTPException(status_code=409, detail="The original upload was deleted after processing; "
+                                                    "upload the file again to process it differently.")
+
+
+def _too_large(settings: Settings) -> str:
+    return f"The file is larger than the upload limit of {settings.max_upload_bytes / 1024**2:.0f} MB."
+
+
+def _version() -> str:
+    from anonymotion import __version__
+
+    return __version__
