@@ -25,12 +25,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-#: A pixel changed when max |original - anonymized| over RGB channels exceeds this (levels).
-CHANGE_THRESHOLD = 12
+#: A pixel changed when its luma difference, averaged over CHANGE_WINDOW² px, exceeds this (levels).
+CHANGE_THRESHOLD = 4.0
+#: Side (px) of the square neighbourhood the luma difference is averaged over.
+CHANGE_WINDOW = 5
 #: A face-frame is covered when at least this share of its box pixels changed.
 COVERAGE_LIMIT = 0.9
-#: Face size bins (longer box side, px): name -> [low, high).
-SIZE_BINS: dict[str, tuple[float, float]] = {"<32": (0.0, 32.0), "32-96": (32.0, 96.0), ">96": (96.0, float("inf"))}
+#: Face size bins (longer box side, px): "<32" below 32, "32-96" from 32 to 96 inclusive, ">96" above.
+SIZE_BINS = ("<32", "32-96", ">96")
 
 
 @dataclass(frozen=True)
@@ -82,18 +84,27 @@ class LeakRun:
                 "max_size": round(self.max_size, 1)}
 
 
-def change_mask(original: np.ndarray, anonymized: np.ndarray, threshold: int = CHANGE_THRESHOLD) -> np.ndarray:
-    """(H, W) bool: pixels whose max abs RGB difference exceeds ``threshold`` levels.
+def change_mask(original: np.ndarray, anonymized: np.ndarray, threshold: float = CHANGE_THRESHOLD,
+                window: int = CHANGE_WINDOW) -> np.ndarray:
+    """(H, W) bool: pixels that changed beyond codec noise.
 
-    original: (H, W, 3) uint8; anonymized: (H', W', 3) uint8 with H' >= H, W' >= W (a
-    padded output is compared on the original's size).
+    The change of a pixel is the absolute difference of luma (BT.601, 0-255) between the
+    two frames, averaged over a ``window`` x ``window`` neighbourhood; it counts when it
+    exceeds ``threshold`` levels. original: (H, W, 3) uint8 RGB; anonymized: (H', W', 3)
+    uint8 RGB with H' >= H, W' >= W (a padded output is compared on the original's size).
     """
+    import cv2
+
     h, w = original.shape[:2]
     if anonymized.shape[0] < h or anonymized.shape[1] < w:
         raise ValueError(f"anonymized frame {anonymized.shape[1]}x{anonymized.shape[0]} is smaller than "
                          f"the original {w}x{h}")
-    anon = anonymized[:h, :w]
-    diff = np.abs(original.astype(np.int16) - anon.astype(np.int16)).max(axis=2)
+    anon = np.ascontiguousarray(anonymized[:h, :w])
+    ya = cv2.cvtColor(anon, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    yo = cv2.cvtColor(np.ascontiguousarray(original), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    diff = np.abs(yo - ya)
+    if window > 1:
+        diff = cv2.blur(diff, (int(window), int(window)), borderType=cv2.BORDER_REFLECT)
     return diff > threshold
 
 
@@ -135,10 +146,9 @@ def box_sizes(boxes: np.ndarray) -> np.ndarray:
 
 def size_bin(size: float) -> str:
     """Name of the :data:`SIZE_BINS` bin holding a face of ``size`` px."""
-    for name, (lo, hi) in SIZE_BINS.items():
-        if lo <= size < hi:
-            return name
-    return ">96"
+    if size < 32.0:
+        return "<32"
+    return "32-96" if size <= 96.0 else ">96"
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

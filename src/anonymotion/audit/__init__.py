@@ -1,0 +1,269 @@
+"""Privacy audit: prove that nothing recognisable or identifying survived an anonymization.
+
+``audit(original, anonymized)`` streams both videos frame by frame (matched by index),
+runs an audit face detector configured independently of the anonymizer on the original,
+measures for every face-frame the share of its box that changed beyond codec noise in the
+anonymized video (see :mod:`anonymotion.audit.faces`), looks for faces the detector still
+finds in the anonymized video, and scans the anonymized file's metadata
+(:mod:`anonymotion.audit.metadata`). ``audit(anonymized)`` alone does the last two.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anonymotion.audit.faces import (
+    CHANGE_THRESHOLD,
+    CHANGE_WINDOW,
+    COVERAGE_LIMIT,
+    FaceCheck,
+    IouTracker,
+    box_coverage,
+    box_sizes,
+    change_mask,
+)
+from anonymotion.audit.metadata import scan_metadata
+from anonymotion.audit.report import EXIT_CODES, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, AuditResult, ResidualFace, write_json
+from anonymotion.errors import ConfigError, InputError
+from anonymotion.types import Frame, Regions
+
+__all__ = ["audit", "AuditSettings", "AuditResult", "make_audit_detector", "EXIT_PASS", "EXIT_FAIL", "EXIT_ERROR",
+           "EXIT_CODES", "report_path"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """How the audit looks; independent of the anonymizer's own detector settings.
+
+    centerface_threshold / centerface_size: CenterFace heatmap threshold and network input
+    size (longest side, px) — lower and larger than the anonymizer's defaults (0.3, 960) so
+    the audit finds faces the anonymizer may have missed. blazeface_threshold: BlazeFace
+    confidence (full-range model), run alongside. residual_threshold: minimum score of a face
+    found in the anonymized video to be reported as residual. change_threshold /
+    change_window / coverage_limit: see :mod:`anonymotion.audit.faces`.
+    """
+
+    centerface_threshold: float = 0.2
+    centerface_size: int = 1280
+    blazeface_threshold: float = 0.5
+    residual_threshold: float = 0.5
+    change_threshold: float = CHANGE_THRESHOLD
+    change_window: int = CHANGE_WINDOW
+    coverage_limit: float = COVERAGE_LIMIT
+
+    def validated(self) -> "AuditSettings":
+        for name in ("centerface_threshold", "blazeface_threshold", "residual_threshold", "coverage_limit"):
+            v = getattr(self, name)
+            if not 0.0 < v <= 1.0:
+                raise ConfigError(None, f"audit {name} must be in (0, 1], not {v}")
+        if not 64 <= self.centerface_size <= 4096:
+            raise ConfigError(None, f"audit centerface_size must be 64-4096 px, not {self.centerface_size}")
+        if self.change_threshold < 0 or self.change_window < 1:
+            raise ConfigError(None, "audit change_threshold must be >= 0 and change_window >= 1")
+        return self
+
+
+class AuditDetector:
+    """CenterFace and BlazeFace with the audit's own settings, boxes merged by NMS."""
+
+    name = "audit"
+
+    def __init__(self, settings: AuditSettings) -> None:
+        from anonymotion.detect.blazeface import BlazeFaceDetector
+        from anonymotion.detect.centerface import CenterFaceDetector
+
+        self.detectors = [CenterFaceDetector(threshold=settings.centerface_threshold,
+                                             input_size=settings.centerface_size),
+                          BlazeFaceDetector(threshold=settings.blazeface_threshold)]
+
+    def detect(self, rgb: np.ndarray) -> Regions:
+        """Faces in an (H, W, 3) uint8 RGB frame (boxes in its pixels)."""
+        from anonymotion.detect.faces import merge_regions
+
+        return merge_regions([d.detect(rgb) for d in self.detectors])
+
+    def close(self) -> None:
+        for d in self.detectors:
+            close = getattr(d, "close", None)
+            if callable(close):
+                close()
+
+
+def make_audit_detector(settings: AuditSettings | None = None) -> AuditDetector:
+    """The audit's face detector (CenterFace at a larger input and lower threshold + BlazeFace)."""
+    return AuditDetector((settings or AuditSettings()).validated())
+
+
+def report_path(anonymized: Path, out_dir: Path | None = None) -> Path:
+    """Where the audit JSON of ``anonymized`` goes: ``<out_dir or its folder>/<stem>.audit.json``."""
+    anonymized = Path(anonymized)
+    return Path(out_dir or anonymized.parent) / f"{anonymized.stem}.audit.json"
+
+
+def audit(
+    original: str | os.PathLike,
+    anonymized: str | os.PathLike | None = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    json_path: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    max_frames: int | None = None,
+    leak_crops: str | os.PathLike | None = None,
+    allow_audio: bool = False,
+    settings: AuditSettings | None = None,
+    detector: Any | None = None,
+) -> AuditResult:
+    """Audit an anonymized video against its original, or an anonymized video alone.
+
+    ``audit(original, anonymized)``: face coverage + residual faces + metadata.
+    ``audit(anonymized)`` (second argument omitted): residual faces + metadata only.
+
+    out_dir: write ``<anonymized stem>.audit.json`` there; json_path: exact JSON path
+    (wins over out_dir); neither: nothing is written. progress(done, total) is called
+    per frame. max_frames: audit only the first N frames. leak_crops: folder to write a
+    PNG crop of every leaked face-frame (never written otherwise: they show faces).
+    allow_audio: accept an audio stream in the output. detector: any object with
+    ``detect(rgb) -> Regions`` replacing the audit detector.
+    Raises InputError (unreadable files, frame count/size mismatch), ConfigError, OutputError.
+    """
+    settings = (settings or AuditSettings()).validated()
+    if anonymized is None:
+        orig_path, anon_path = None, Path(original)
+    else:
+        orig_path, anon_path = Path(original), Path(anonymized)
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(None, f"max_frames must be >= 1, not {max_frames}")
+    crops_dir = Path(leak_crops) if leak_crops is not None else None
+    if crops_dir is not None and orig_path is None:
+        raise ConfigError(crops_dir, "leak crops need the original video (audit ORIGINAL ANONYMIZED)")
+
+    from anonymotion.io.video import probe
+
+    anon_info = probe(anon_path)
+    orig_info = probe(orig_path) if orig_path is not None else None
+    if orig_info is not None:
+        if anon_info.width < orig_info.width or anon_info.height < orig_info.height or \
+                anon_info.width > orig_info.width + 1 or anon_info.height > orig_info.height + 1:
+            raise InputError(anon_path, f"frame size {anon_info.width}x{anon_info.height} does not match the "
+                                        f"original's {orig_info.width}x{orig_info.height}; cannot compare them")
+    metadata = scan_metadata(anon_path, allow_audio=allow_audio)
+
+    own_detector = detector is None
+    det = detector if detector is not None else make_audit_detector(settings)
+    result = AuditResult(original=orig_path, anonymized=anon_path, frames=0,
+                         fps=(orig_info or anon_info).fps, settings=_settings_doc(settings, detector),
+                         metadata=metadata)
+    total = (orig_info or anon_info).frame_count
+    if max_frames:
+        total = min(total, max_frames) if total else max_frames
+    tracker = IouTracker()
+    try:
+        for orig, anon in _pairs(orig_path, orig_info, anon_path, anon_info, max_frames):
+            base = orig if orig is not None else anon
+            h, w = base.rgb.shape[:2]
+            anon_rgb = anon.rgb[:h, :w]
+            if orig is not None:
+                found = det.detect(orig.rgb)
+                ids = tracker.update(orig.index, found.boxes)
+                if len(found):
+                    changed = change_mask(orig.rgb, anon_rgb, settings.change_threshold, settings.change_window)
+                    cover = box_coverage(changed, found.boxes)
+                    sizes = box_sizes(found.boxes)
+                    for i in range(len(found)):
+                        check = FaceCheck(frame=orig.index, t=orig.t,
+                                          box=tuple(float(v) for v in found.boxes[i]),  # type: ignore[arg-type]
+                                          size=float(sizes[i]), score=float(found.scores[i]),
+                                          source=found.sources[i], coverage=float(cover[i]), track=int(ids[i]),
+                                          leaked=bool(cover[i] < settings.coverage_limit))
+                        result.checks.append(check)
+                        if check.leaked and crops_dir is not None:
+                            result.crops.append(_write_crop(crops_dir, anon_rgb, check))
+            residual = det.detect(np.ascontiguousarray(anon_rgb))
+            keep = residual.scores >= settings.residual_threshold
+            rsizes = box_sizes(residual.boxes)
+            for i in np.flatnonzero(keep):
+                result.residual.append(ResidualFace(frame=anon.index, t=base.t,
+                                                    box=tuple(float(v) for v in residual.boxes[i]),  # type: ignore
+                                                    size=float(rsizes[i]), score=float(residual.scores[i]),
+                                                    source=residual.sources[i]))
+            result.frames += 1
+            if progress is not None:
+                progress(result.frames, total)
+    finally:
+        if own_detector:
+            det.close()
+    target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
+                                                             if out_dir is not None else None)
+    if target is not None:
+        result.json_path = target
+        write_json(result.to_json(), target)
+    log.info("audit of %s: %s (%s)", anon_path, result.verdict, "; ".join(result.reasons) or "nothing found")
+    return result
+
+
+def _settings_doc(settings: AuditSettings, detector: Any | None) -> dict[str, Any]:
+    doc = asdict(settings)
+    doc["detector"] = getattr(detector, "name", type(detector).__name__) if detector is not None else \
+        "centerface+blazeface"
+    doc["change_measure"] = (f"luma |diff| averaged over {settings.change_window}x{settings.change_window} px "
+                             f"> {settings.change_threshold} levels")
+    return doc
+
+
+def _pairs(orig_path: Path | None, orig_info: Any, anon_path: Path, anon_info: Any,
+           max_frames: int | None) -> Iterator[tuple[Frame | None, Frame]]:
+    """Yield (original frame or None, anonymized frame) matched by index."""
+    from anonymotion.io.video import iter_frames
+
+    anon_frames = iter_frames(anon_path, anon_info, strict=max_frames is None)
+    if orig_path is None:
+        for n, anon in enumerate(anon_frames):
+            if max_frames is not None and n >= max_frames:
+                return
+            yield None, anon
+        return
+    orig_frames = iter_frames(orig_path, orig_info, strict=max_frames is None)
+    n = 0
+    while max_frames is None or n < max_frames:
+        orig = next(orig_frames, None)
+        anon = next(anon_frames, None)
+        if orig is None and anon is None:
+            return
+        if orig is None or anon is None:
+            longer = "anonymized" if orig is None else "original"
+            raise InputError(anon_path, f"frame counts differ: the {longer} video has more than {n} frames; "
+                                        "frames are matched by index, so both must have the same count")
+        yield orig, anon
+        n += 1
+
+
+def _write_crop(folder: Path, rgb: np.ndarray, check: FaceCheck) -> Path:
+    """Save the anonymized frame's pixels around a leaked face (box + 25 % margin) as PNG."""
+    import cv2
+
+    from anonymotion.io.writer import ensure_writable_dir
+
+    ensure_writable_dir(folder)
+    x1, y1, x2, y2 = check.box
+    mx, my = 0.25 * (x2 - x1), 0.25 * (y2 - y1)
+    h, w = rgb.shape[:2]
+    a, b = int(max(0, x1 - mx)), int(max(0, y1 - my))
+    c, d = int(min(w, np.ceil(x2 + mx))), int(min(h, np.ceil(y2 + my)))
+    path = folder / f"leak_f{check.frame:06d}_face{check.track:04d}.png"
+    crop = np.ascontiguousarray(rgb[b:max(d, b + 1), a:max(c, a + 1), ::-1])
+    if not cv2.imwrite(str(path), crop):
+        from anonymotion.errors import OutputError
+
+        raise OutputError(path, "cannot write the leak crop")
+    return path

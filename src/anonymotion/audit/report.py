@@ -1,0 +1,190 @@
+"""The audit's result: verdict, JSON document and a readable summary.
+
+Exit codes of ``anonymotion audit`` (see :data:`EXIT_CODES`): 0 pass, 3 fail (something
+recognisable or identifying was found), 2 error (bad input, unreadable file: the CLI's
+error code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anonymotion.audit.faces import FaceCheck, LeakRun, leak_rates, leak_runs
+from anonymotion.audit.metadata import MetadataFinding
+from anonymotion.errors import OutputError
+
+EXIT_PASS = 0
+EXIT_ERROR = 2
+EXIT_FAIL = 3
+EXIT_CODES = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
+
+#: Leak runs are also reported for faces at least this large (px), the size the
+#: benchmark's goal is stated for (no run longer than 2 frames).
+LARGE_FACE = 40.0
+
+
+@dataclass(frozen=True)
+class ResidualFace:
+    """A face the audit detector still finds in the anonymized video (box in its pixels)."""
+
+    frame: int
+    t: float
+    box: tuple[float, float, float, float]
+    size: float
+    score: float
+    source: str
+
+    def to_json(self) -> dict:
+        return {"frame": self.frame, "t": round(self.t, 4), "box": [round(v, 1) for v in self.box],
+                "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source}
+
+
+@dataclass
+class AuditResult:
+    """Everything one audit found.
+
+    checks: every original face-frame with its coverage (empty when no original was given).
+    residual: faces found in the anonymized video. metadata: tags/streams left in it.
+    verdict: "pass" or "fail"; reasons: why it failed (empty on pass).
+    """
+
+    original: Path | None
+    anonymized: Path
+    frames: int
+    fps: float
+    settings: dict[str, Any]
+    checks: list[FaceCheck] = field(default_factory=list)
+    residual: list[ResidualFace] = field(default_factory=list)
+    metadata: list[MetadataFinding] = field(default_factory=list)
+    json_path: Path | None = None
+    crops: list[Path] = field(default_factory=list)
+
+    # --- derived figures -------------------------------------------------------------
+    @property
+    def leaks(self) -> list[FaceCheck]:
+        return [c for c in self.checks if c.leaked]
+
+    @property
+    def leak_count(self) -> int:
+        """Leaked face-frames (one face in one frame = 1)."""
+        return sum(1 for c in self.checks if c.leaked)
+
+    @property
+    def leaked_faces(self) -> int:
+        """Distinct faces (tracks) leaked in at least one frame."""
+        return len({c.track for c in self.checks if c.leaked})
+
+    @property
+    def runs(self) -> list[LeakRun]:
+        return leak_runs(self.checks)
+
+    @property
+    def longest_run(self) -> int:
+        runs = self.runs
+        return runs[0].length if runs else 0
+
+    @property
+    def reasons(self) -> list[str]:
+        out = []
+        if self.leak_count:
+            out.append(f"{self.leak_count} leaked face-frame(s) of {self.leaked_faces} distinct face(s)")
+        if self.residual:
+            out.append(f"{len(self.residual)} face(s) still detected in the anonymized video")
+        if self.metadata:
+            out.append(f"{len(self.metadata)} metadata finding(s)")
+        return out
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if self.reasons else "pass"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    # --- output ----------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The audit.json document (JSON-serialisable dict)."""
+        runs = self.runs
+        large_runs = leak_runs(self.checks, LARGE_FACE)
+        leak_frames = sorted({c.frame for c in self.checks if c.leaked})
+        times = {c.frame: c.t for c in self.checks}
+        return {
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "exit_code": self.exit_code,
+            "original": str(self.original) if self.original else None,
+            "anonymized": str(self.anonymized),
+            "frames": self.frames,
+            "fps": round(self.fps, 4),
+            "settings": self.settings,
+            "faces": None if self.original is None else {
+                "face_frames": len(self.checks),
+                "distinct_faces": len({c.track for c in self.checks}),
+                "leaked_face_frames": self.leak_count,
+                "leaked_faces": self.leaked_faces,
+                "leak_rates": leak_rates(self.checks),
+                "leaked_frames": [{"frame": f, "t": round(times[f], 4)} for f in leak_frames],
+                "longest_leak_run": runs[0].to_json() if runs else None,
+                "longest_leak_run_large": large_runs[0].to_json() if large_runs else None,
+                "large_face_px": LARGE_FACE,
+                "leak_runs": [r.to_json() for r in runs],
+                "leaks": [c.to_json() for c in self.leaks],
+            },
+            "residual_faces": {"count": len(self.residual), "faces": [r.to_json() for r in self.residual]},
+            "metadata": {"count": len(self.metadata), "findings": [m.to_json() for m in self.metadata]},
+            "leak_crops": [str(p) for p in self.crops],
+        }
+
+    def summary(self) -> str:
+        """A few readable lines for the terminal."""
+        lines = [f"audit of {self.anonymized}" + (f" against {self.original}" if self.original else ""),
+                 f"  frames audited: {self.frames}"]
+        if self.original is not None:
+            rates = leak_rates(self.checks)
+            a = rates["all"]
+            lines.append(f"  faces: {a['leaked']} of {a['face_frames']} face-frames leaked ({100 * a['rate']:.1f} %), "
+                         f"{self.leaked_faces} of {len({c.track for c in self.checks})} distinct faces")
+            lines.append("  by size: " + ", ".join(
+                f"{k} px {v['leaked']}/{v['face_frames']} ({100 * v['rate']:.1f} %)"
+                for k, v in rates.items() if k != "all"))
+            runs = self.runs
+            if runs:
+                r = runs[0]
+                lines.append(f"  longest leak run: {r.length} frame(s), face {r.track}, frames {r.first}-{r.last} "
+                             f"({r.t_first:.2f}-{r.t_last:.2f} s)")
+                frames = sorted({c.frame for c in self.checks if c.leaked})
+                shown = ", ".join(str(f) for f in frames[:20]) + (" ..." if len(frames) > 20 else "")
+                lines.append(f"  leaked frames: {shown}")
+        lines.append(f"  residual faces in the output: {len(self.residual)}")
+        for r in self.residual[:5]:
+            lines.append(f"    frame {r.frame} ({r.t:.2f} s) box {[round(v) for v in r.box]} score {r.score:.2f}")
+        lines.append(f"  metadata findings: {len(self.metadata)}")
+        for m in self.metadata[:10]:
+            lines.append(f"    {m}")
+        if len(self.metadata) > 10:
+            lines.append(f"    ... {len(self.metadata) - 10} more")
+        lines.append(f"verdict: {self.verdict.upper()}" + (f" ({'; '.join(self.reasons)})" if self.reasons else ""))
+        if self.json_path:
+            lines.append(f"report: {self.json_path}")
+        return "\n".join(lines)
+
+
+def write_json(doc: dict[str, Any], path: Path) -> Path:
+    """Write ``doc`` to ``path`` atomically (temporary name in the same folder, then rename)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(path, f"cannot write the audit report ({exc.strerror or exc})") from None
+    return path
