@@ -87,8 +87,10 @@ class SubjectFollower:
 
     make_backend: factory of the wrapped backend (re-made after a rejected detection, so
     the model stops tracking the wrong person). margin: crop side = keypoint box side ×
-    (1 + 2 × margin). max_jump: largest accepted hip-centre move per frame, in torso
-    lengths (grows with the number of frames lost). ``lost`` lists the frame numbers
+    (1 + 2 × margin). max_jump: largest accepted hip-centre move from the last accepted
+    position, in torso lengths; after n frames lost it is max_jump + catch_up × n, at most
+    max_reacquire (so the follower may pick the subject up again after an occlusion without
+    jumping to someone else standing further away). ``lost`` lists the frame numbers
     (0-based, in call order) where the subject was not found.
     """
 
@@ -99,6 +101,8 @@ class SubjectFollower:
         *,
         margin: float = 0.35,
         max_jump: float = 0.5,
+        catch_up: float = 0.05,
+        max_reacquire: float = 1.5,
         max_scale_change: float = 1.6,
         min_side: int = 96,
     ) -> None:
@@ -108,6 +112,8 @@ class SubjectFollower:
         self.spec = spec
         self.margin = margin
         self.max_jump = max_jump
+        self.catch_up = catch_up
+        self.max_reacquire = max_reacquire
         self.max_scale_change = max_scale_change
         self.min_side = min_side
         self.lost: list[int] = []
@@ -158,7 +164,7 @@ class SubjectFollower:
         if self._hip is None or not np.isfinite(hip).all() or torso <= 0:
             return bool(np.isfinite(hip).all())
         jump = float(np.linalg.norm(hip - self._hip))
-        allowed = self.max_jump * self._torso * (1 + self._missing)
+        allowed = self._torso * min(self.max_jump + self.catch_up * self._missing, self.max_reacquire)
         ratio = torso / self._torso if self._torso > 0 else 1.0
         ok = jump <= allowed and 1 / self.max_scale_change <= ratio <= self.max_scale_change
         if not ok:
@@ -195,11 +201,7 @@ class SubjectFollower:
         if not accepted:
             if self._hip is not None:
                 self.lost.append(self._index)
-                self._missing += 1
-                if self._crop is not None:  # widen the search around the last position
-                    cx1, cy1, cx2, cy2 = self._crop
-                    grow = (cx2 - cx1) * 0.05
-                    self._crop = self._square((cx1 - grow, cy1 - grow, cx2 + grow, cy2 + grow), 1.0, w, h)
+                self._missing += 1  # the crop stays where the subject was last seen
             pf = PoseFrame.empty(len(self.names))
         self._index += 1
         return pf

@@ -54,6 +54,7 @@ def write_atomic(path: Path, write: callable, mode: str = "w") -> Path:
     try:
         with open(tmp, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "") as fh:
             write(fh)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
