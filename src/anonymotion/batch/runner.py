@@ -1,0 +1,413 @@
+"""Dataset runs on Dask: plan the tasks, skip what is done, run the rest, record, report.
+
+:func:`run_batch` is what ``anonymotion batch`` calls. The client process (this one) owns
+the batch manifest and the report; the work runs in Dask worker processes, each with one
+thread (the models are not thread-safe): a LocalCluster sized to the machine by default,
+or an existing cluster given by its scheduler address (the workers must see INPUT_DIR and
+OUTPUT_DIR at the same paths, e.g. on a shared file system).
+
+Output layout (OUTPUT_DIR mirrors INPUT_DIR's tree):
+- one method: ``OUTPUT_DIR/<sub/dir>/<name>_anonymized.mp4`` (+ .regions.jsonl, .manifest.json);
+  several methods: ``OUTPUT_DIR/<method>/<sub/dir>/...``;
+- COCO images keep their file names (the annotation file, copied unchanged, still fits);
+- ``OUTPUT_DIR/_evaluation/<sub/dir>/<stem>/<method>/compare.*`` with ``--evaluate``;
+- ``OUTPUT_DIR/batch_manifest.json``, ``report.html``, ``report*.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint, hash_input, remove_stale_temps
+from anonymotion.batch.tasks import CONTROL, PROGRESS_TOPIC, Task, run_task
+from anonymotion.config import AnonymizeConfig
+from anonymotion.errors import ConfigError, InputError
+from anonymotion.files import find_media, output_name
+from anonymotion.io.images import is_image
+
+log = logging.getLogger(__name__)
+
+EVAL_DIR = "_evaluation"
+Echo = Callable[[str], None]
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did. failed: (input key, error) pairs; skipped: inputs already done."""
+
+    total: int
+    processed: int
+    skipped: int
+    failed: list[tuple[str, str]]
+    frames: int
+    seconds: float
+    manifest: Path
+    report: Path | None = None
+    dashboard: str | None = None
+    workers: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def default_workers() -> int:
+    """One worker process per CPU core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_methods(text: str | list[str]) -> list[str]:
+    """``"blur,pixelate"`` -> ["blur", "pixelate"] (order kept, duplicates dropped)."""
+    items = text if isinstance(text, list) else text.split(",")
+    methods = list(dict.fromkeys(m.strip() for m in items if m.strip()))
+    if not methods:
+        raise ConfigError(None, "--method needs at least one method name")
+    return methods
+
+
+def check_methods(methods: list[str], config: AnonymizeConfig) -> None:
+    """Build each method once here, so an unknown name or bad parameter fails before any work."""
+    from anonymotion.anonymize.methods import make_method
+
+    for m in methods:
+        try:
+            method = make_method(m, **config.with_overrides(method=m).method_params())
+        except ValueError as exc:
+            raise ConfigError(None, str(exc)) from None
+        close = getattr(method, "close", None)
+        if callable(close):
+            close()
+
+
+def _output_for(output_dir: Path, rel: Path, methods: list[str], keep_name: bool) -> dict[str, Path]:
+    name = rel.name if keep_name else output_name(rel)
+    if len(methods) == 1:
+        return {methods[0]: output_dir / rel.parent / name}
+    return {m: output_dir / m / rel.parent / name for m in methods}
+
+
+def plan_tasks(input_dir: Path, output_dir: Path, config: AnonymizeConfig, methods: list[str], *,
+               evaluate: bool, audit: bool, control: bool = True, threshold: float = 0.5,
+               coco_images: list[Any] | None = None) -> tuple[list[Task], list[str]]:
+    """Every input under ``input_dir`` (or every image the COCO file lists) as a Task.
+
+    Files under ``output_dir`` are never inputs. Returns (tasks, warnings).
+    """
+    warnings: list[str] = []
+    tasks: list[Task] = []
+    out_res = output_dir.resolve()
+    if coco_images is not None:
+        listed = set()
+        for img in coco_images:
+            rel = Path(img.file_name)
+            listed.add(rel.as_posix())
+            tasks.append(Task(key=rel.as_posix(), input=input_dir / rel, kind="coco",
+                              outputs=_output_for(output_dir, rel, methods, keep_name=True), config=config,
+                              coco=img))
+        extra = [p for p in find_media(input_dir, True) if is_image(p)
+                 and p.relative_to(input_dir).as_posix() not in listed and not _under(p, out_res)]
+        if extra:
+            warnings.append(f"{len(extra)} image(s) in {input_dir} are not in the annotation file and were "
+                            f"not processed (e.g. {extra[0].relative_to(input_dir)})")
+        return tasks, warnings
+    for path in find_media(input_dir, True):
+        if _under(path, out_res):
+            continue
+        rel = path.relative_to(input_dir)
+        kind = "image" if is_image(path) else "video"
+        eval_dir = (output_dir / EVAL_DIR / rel.parent / rel.stem) if evaluate and kind == "video" else None
+        tasks.append(Task(key=rel.as_posix(), input=path, kind=kind,
+                          outputs=_output_for(output_dir, rel, methods, keep_name=False), config=config,
+                          eval_dir=eval_dir, control=control, audit=audit and kind == "video",
+                          threshold=threshold))
+    return tasks, warnings
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def task_parameters(task: Task, methods: list[str], evaluate: bool, audit: bool, control: bool,
+                    threshold: float) -> dict[str, Any]:
+    """Everything that shapes a task's outputs; its fingerprint decides whether a rerun redoes it."""
+    params: dict[str, Any] = {"config": task.config.to_json(), "methods": methods}
+    params["config"].pop("method", None)
+    params["config"].pop("audit", None)
+    if task.kind == "video":
+        params.update(evaluate=evaluate, audit=audit, control=control and evaluate,
+                      threshold=threshold if evaluate else None)
+    if task.coco is not None:
+        params["coco"] = task.coco.to_json()
+    return params
+
+
+def _frames_hint(task: Task) -> int:
+    if task.kind != "video":
+        return 1
+    from anonymotion.io.video import probe
+
+    try:
+        info = probe(task.input, task.config.limits)
+    except InputError:
+        return 1
+    return max(1, info.frame_count or int(round(info.duration * info.fps)) or 1)
+
+
+class _Progress:
+    """Overall bars (files, frames) on a terminal; one line per finished file otherwise."""
+
+    def __init__(self, total_files: int, total_frames: int, *, quiet: bool, echo: Echo) -> None:
+        self.quiet, self.echo = quiet, echo
+        self.lock = threading.Lock()
+        self.partial: dict[str, float] = {}
+        self.frames_done = 0
+        self.files_done = 0
+        self.total_files = total_files
+        self.bars: tuple[Any, Any] | None = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bars = (tqdm(total=total_files, desc="files", unit="file", position=0, dynamic_ncols=True),
+                         tqdm(total=total_frames, desc="frames", unit="frame", position=1, dynamic_ncols=True))
+
+    def partial_update(self, key: str, frames: float) -> None:
+        with self.lock:
+            self.partial[key] = frames
+            self._draw()
+
+    def finished(self, key: str, frames: int, line: str) -> None:
+        with self.lock:
+            self.partial.pop(key, None)
+            self.frames_done += frames
+            self.files_done += 1
+            if self.bars is not None:
+                self.bars[0].update(1)
+                self.bars[0].write(line, file=sys.stderr)
+                self._draw()
+            elif not self.quiet:
+                self.echo(f"[{self.files_done}/{self.total_files}] {line}")
+
+    def _draw(self) -> None:
+        if self.bars is not None:
+            bar = self.bars[1]
+            bar.n = min(bar.total or 0, int(self.frames_done + sum(self.partial.values()))) if bar.total \
+                else int(self.frames_done)
+            bar.refresh()
+
+    def close(self) -> None:
+        if self.bars is not None:
+            for b in self.bars:
+                b.close()
+
+
+def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
+    """(client, cluster): connect to ``scheduler`` or start a LocalCluster of ``workers`` processes."""
+    from distributed import Client, LocalCluster
+
+    if not logging.getLogger().isEnabledFor(logging.INFO):  # Dask logs every start/stop at INFO
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(None, f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":8787")
+    return Client(cluster), cluster
+
+
+def dashboard_link(client: Any) -> str | None:
+    """The Dask dashboard address, or None when it is not running (it needs ``bokeh``)."""
+    try:
+        services = client.scheduler_info().get("services", {})
+    except (OSError, TimeoutError):
+        return None
+    if "dashboard" not in services:
+        return None
+    return client.dashboard_link
+
+
+def run_batch(
+    input_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    config: AnonymizeConfig | None = None,
+    methods: list[str] | str | None = None,
+    *,
+    evaluate: bool = False,
+    audit: bool = False,
+    control: bool = True,
+    threshold: float = 0.5,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    coco: str | os.PathLike | None = None,
+    force: bool = False,
+    report: bool = True,
+    quiet: bool = False,
+    echo: Echo | None = None,
+) -> BatchSummary:
+    """Anonymize every video and image under ``input_dir`` into ``output_dir`` on Dask.
+
+    methods: names or "a,b" (default: config.method). evaluate: pose and compare every
+    output with its original (with a re-encode ``control`` unless False; keypoint score
+    ``threshold``). audit: audit every output. workers: LocalCluster size (default: one
+    per core); scheduler: address of an existing cluster; client: an existing
+    ``distributed.Client`` to use instead. coco: COCO keypoint annotation file of the
+    images in ``input_dir`` (head regions from the annotated keypoints). force: redo
+    done inputs too. echo(line): where status lines go (default stdout).
+    """
+    started = time.monotonic()
+    echo = echo or (lambda line: print(line, flush=True))
+    input_dir, output_dir = Path(input_dir).absolute(), Path(output_dir).absolute()
+    config = (config or AnonymizeConfig()).validated()
+    methods = parse_methods(methods if methods is not None else config.method)
+    config = config.with_overrides(method=methods[0])
+    if not input_dir.is_dir():
+        raise InputError(input_dir, "not a folder" if input_dir.exists() else "folder not found")
+    if output_dir.resolve() == input_dir.resolve():
+        raise ConfigError(output_dir, "OUTPUT_DIR must differ from INPUT_DIR")
+    check_methods(methods, config)
+    coco_images = None
+    if coco is not None:
+        from anonymotion.batch.coco import load_coco
+
+        coco_images = load_coco(coco)
+    with BatchLock(output_dir):
+        removed = remove_stale_temps(output_dir)
+        manifest = BatchManifest.load(output_dir)
+        tasks, warnings = plan_tasks(input_dir, output_dir, config, methods, evaluate=evaluate, audit=audit,
+                                     control=control, threshold=threshold, coco_images=coco_images)
+        if removed and not quiet:
+            echo(f"removed {len(removed)} unfinished temporary file(s) of an interrupted run")
+        if coco is not None:
+            from anonymotion.batch.coco import copy_annotations
+
+            for root in ({output_dir} if len(methods) == 1 else {output_dir / m for m in methods}):
+                copy_annotations(Path(coco), root / Path(coco).name)
+        manifest.parameters = {"input_dir": str(input_dir), "methods": methods, "evaluate": evaluate,
+                               "audit": audit, "coco": str(coco) if coco else None, "config": config.to_json()}
+        todo: list[tuple[Task, str, tuple[str, int, int]]] = []
+        skipped = 0
+        for task in tasks:
+            params_fp = fingerprint(task_parameters(task, methods, evaluate, audit, control, threshold))
+            if not task.input.exists():
+                manifest.record(Entry(key=task.key, sha256="", size=0, mtime_ns=0, fingerprint=params_fp,
+                                      status="failed", error=f"InputError: {task.input}: file not found"))
+                continue
+            digest = hash_input(task.input, manifest.entries.get(task.key))
+            if not force and manifest.is_done(task.key, digest[0], params_fp):
+                skipped += 1
+                continue
+            todo.append((task, params_fp, digest))
+        if not todo and not quiet:
+            echo(f"nothing to do: {skipped} input(s) already done with these parameters")
+        summary = BatchSummary(total=len(tasks), processed=0, skipped=skipped, failed=[], frames=0, seconds=0.0,
+                               manifest=manifest.path, warnings=warnings)
+        if todo:
+            _execute(todo, manifest, output_dir, summary, workers=workers or default_workers(),
+                     scheduler=scheduler, client=client, quiet=quiet, echo=echo)
+        summary.failed = sorted((k, e.error or "") for k, e in manifest.entries.items()
+                                if e.status == "failed" and k in {t.key for t in tasks})
+        manifest.save()
+        if report:
+            from anonymotion.batch.report import write_report
+
+            summary.report = write_report(output_dir, manifest, [t.key for t in tasks], methods)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _execute(todo: list[tuple[Task, str, tuple[str, int, int]]], manifest: BatchManifest, output_dir: Path,
+             summary: BatchSummary, *, workers: int, scheduler: str | None, client: Any, quiet: bool,
+             echo: Echo) -> None:
+    """Run the tasks on Dask and record each result in the manifest as it arrives."""
+    from distributed import as_completed
+
+    hints = {t.key: _frames_hint(t) for t, _, _ in todo}
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster = _client(scheduler, workers)
+    progress = None
+    try:
+        summary.workers = len(client.scheduler_info().get("workers", {}))
+        summary.dashboard = dashboard_link(client)
+        if not quiet:
+            where = f"scheduler {scheduler}" if scheduler else f"{summary.workers} local worker process(es)"
+            dash = f"; dashboard {summary.dashboard}" if summary.dashboard else \
+                "; no dashboard (install bokeh>=3.1 to get one)"
+            echo(f"processing {len(todo)} file(s) on {where}{dash}")
+        progress = _Progress(len(todo), sum(hints.values()), quiet=quiet, echo=echo)
+
+        def on_event(event: Any) -> None:
+            msg = event[1] if isinstance(event, tuple) else event
+            if isinstance(msg, dict) and msg.get("key") in hints:
+                progress.partial_update(msg["key"], hints[msg["key"]] * msg["done"] / msg["total"])
+
+        client.subscribe_topic(PROGRESS_TOPIC, on_event)
+        run_id = uuid.uuid4().hex[:8]
+        meta = {}
+        futures = []
+        for task, params_fp, digest in todo:
+            fut = client.submit(run_task, task, pure=False, key=f"anonymotion-{run_id}-{task.key}")
+            meta[fut.key] = (task, params_fp, digest)
+            futures.append(fut)
+        for fut in as_completed(futures):
+            task, params_fp, digest = meta[fut.key]
+            try:
+                result = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died (KilledWorker...) or the task was lost
+                result = {"key": task.key, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                          "frames": 0, "faces": 0, "seconds": 0.0, "outputs": {}, "evaluation": {}, "audit": {},
+                          "extra": {}}
+            entry = Entry(
+                key=task.key, sha256=digest[0], size=digest[1], mtime_ns=digest[2], fingerprint=params_fp,
+                status=result["status"], error=result["error"], frames=int(result["frames"] or 0),
+                faces=int(result["faces"] or 0), seconds=float(result["seconds"] or 0.0),
+                outputs={m: _rel(Path(p), output_dir) for m, p in result["outputs"].items()}
+                if result["status"] == "done" else {},
+                evaluation=result["evaluation"], audit=result["audit"], extra=result["extra"],
+            )
+            manifest.record(entry)
+            summary.processed += 1
+            summary.frames += entry.frames
+            if entry.status == "done":
+                line = f"{task.key}: done ({entry.frames} frames, {entry.faces} regions, {entry.seconds:.1f} s)"
+            else:
+                line = f"{task.key}: FAILED {entry.error}"
+            progress.finished(task.key, hints[task.key], line)
+            fut.release()
+    finally:
+        if progress is not None:
+            progress.close()
+        try:
+            client.unsubscribe_topic(PROGRESS_TOPIC)
+        except (KeyError, ValueError):
+            pass
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
