@@ -28,5 +28,7 @@ def lab_back(request) -> np.ndarray:
     return next(iter(iter_frames(get("lab_single/cam03.mp4"), strict=False))).rgb
 
 
-#: Hand-annotated head (cap to chin, back of the head to the ear) in ``lab_back``: x1, y1, x2, y2.
-LAB_BACK_HEAD = (565, 420, 670, 575)
+@pytest.fixture(scope="module")
+def lab_back_head() -> tuple[int, int, int, int]:
+    """Hand-annotated head in ``lab_back`` (cap to chin, back of the head to the ear): x1, y1, x2, y2."""
+    return (565, 420, 670, 575)

@@ -14,8 +14,6 @@ from anonymotion.pose.skeletons import MEDIAPIPE_33 as MEDIAPIPE_NAMES
 from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
 
-from .conftest import LAB_BACK_HEAD
-
 
 def _one(box) -> Regions:
     return Regions(np.array([box], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64), ("t",))
@@ -92,7 +90,7 @@ def test_head_covers_the_face_of_a_portrait_and_nothing_far_from_it(portrait):
 
 
 @pytest.mark.slow
-def test_head_covers_a_head_turned_away_where_face_detectors_fail(lab_back):
+def test_head_covers_a_head_turned_away_where_face_detectors_fail(lab_back, lab_back_head):
     from anonymotion.detect.faces import make_face_detector
     from anonymotion.detect.heads import HeadSource
 
@@ -103,7 +101,7 @@ def test_head_covers_a_head_turned_away_where_face_detectors_fail(lab_back):
     finally:
         source.close()
     out = make_method("head").apply(lab_back, regions)
-    x1, y1, x2, y2 = LAB_BACK_HEAD
+    x1, y1, x2, y2 = lab_back_head
     changed = _changed(lab_back, out)
     assert changed[y1:y2, x1:x2].mean() >= 0.9
     grown = np.zeros_like(changed)
