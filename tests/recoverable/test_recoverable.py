@@ -256,3 +256,13 @@ def test_restoring_a_real_clip_is_as_exact_as_a_plain_reencode(tmp_path, shared_
           f"anonymized {np.mean(hid):.2f}")
     assert np.mean(err) <= np.mean(ctl) + 0.5
     assert np.mean(hid) > 3 * np.mean(err)
+
+
+def test_a_file_that_is_not_a_sidecar_is_refused(tmp_path, clip, key):
+    anon, _ = anonymize_recoverable(clip, tmp_path / "anon.mp4", key)
+    out = tmp_path / "restored.mp4"
+    with pytest.raises(RecoveryFileError, match="not an anonymotion recovery file"):
+        recover(anon, clip, key, out)
+    with pytest.raises(InputError, match="not found"):
+        recover(anon, tmp_path / "missing.recovery", key, out)
+    assert not out.exists()

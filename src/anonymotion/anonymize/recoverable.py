@@ -144,7 +144,10 @@ def _master_key(key: bytes, kdf: dict, path: Path) -> bytes:
                                       "give it with --passphrase-env VAR (or at the prompt)")
         try:
             salt = base64.b64decode(kdf["salt"])
-            return derive_from_passphrase(key, salt, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"]))
+            n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            if not (2 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):  # refuse absurd (memory-hungry) costs
+                raise ValueError(f"scrypt parameters n={n}, r={r}, p={p} out of range")
+            return derive_from_passphrase(key, salt, n=n, r=r, p=p)
         except (KeyError, ValueError, TypeError) as exc:
             raise RecoveryFileError(path, f"recovery file header is corrupt (key derivation: {exc})") from None
     raise RecoveryFileError(path, f"recovery file header names an unknown key derivation {kind!r}")
@@ -306,8 +309,8 @@ class RecoveryReader:
             self.width, self.height = int(header["width"]), int(header["height"])
             file_salt = base64.b64decode(header["salt"])
             self._prefix = base64.b64decode(header["nonce_prefix"])
-            kdf = header["kdf"]
-        except (ValueError, KeyError, TypeError) as exc:
+            kdf = dict(header["kdf"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecoveryFileError(self.path, f"recovery file header is corrupt ({exc})") from None
         self._digest = hashlib.sha256(header_bytes).digest()
         self._aead = aead(data_key(_master_key(key, kdf, self.path), file_salt, HKDF_INFO))
