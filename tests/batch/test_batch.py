@@ -172,3 +172,18 @@ def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, cu
     assert knee["videos"] == "2" and 0 <= float(knee["anova_p"]) <= 1 and 0 <= float(knee["friedman_p"]) <= 1
     html = (out / "report.html").read_text()
     assert "RM-ANOVA p" in html and "Privacy audit" in html and "Δ RMSE" in html
+
+
+def test_existing_cluster_by_scheduler_address(tmp_path: Path, clip_factory, dask_client) -> None:
+    clip_factory("a.mp4", frames=5)
+    address = dask_client.scheduler.address
+    summary = run_batch(tmp_path, tmp_path / "out", AnonymizeConfig(), "pixelate", scheduler=address, quiet=True)
+    assert summary.ok and summary.workers == 2 and decoded_frames(tmp_path / "out" / "a_anonymized.mp4") == 5
+
+
+def test_bad_scheduler_address_is_a_clear_error(tmp_path: Path, clip_factory) -> None:
+    from anonymotion.errors import ConfigError
+
+    clip_factory("a.mp4", frames=3)
+    with pytest.raises(ConfigError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
+        run_batch(tmp_path, tmp_path / "out", AnonymizeConfig(), "blur", scheduler="tcp://127.0.0.1:9", quiet=True)

@@ -37,6 +37,7 @@ from anonymotion.io.images import is_image
 log = logging.getLogger(__name__)
 
 EVAL_DIR = "_evaluation"
+CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler
 Echo = Callable[[str], None]
 
 
@@ -225,7 +226,7 @@ def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
         logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         try:
-            return Client(scheduler, timeout="20s"), None
+            return Client(scheduler, timeout=CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as exc:
             raise ConfigError(None, f"--scheduler {scheduler}: cannot connect ({exc})") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":8787")
