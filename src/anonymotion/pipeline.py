@@ -28,7 +28,7 @@ from anonymotion.errors import ConfigError
 from anonymotion.io.images import is_image, read_image, write_image
 from anonymotion.io.metadata import describe_container, library_versions, sha256_file
 from anonymotion.io.video import iter_frames, probe
-from anonymotion.io.writer import VideoWriter, ensure_writable_dir, temp_path_for
+from anonymotion.io.writer import VideoWriter, commit_file, ensure_writable_dir, temp_path_for
 from anonymotion.types import Frame, Regions
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def anonymize_methods(
             tmp, fh = region_logs[name]
             fh.close()
             regions_path = sidecar(output, "regions.jsonl")
-            os.replace(tmp, regions_path)
+            commit_file(tmp, regions_path)
             results[name] = AnonymizeResult(
                 input=path, output=output, method=name, regions_path=regions_path,
                 manifest_path=sidecar(output, "manifest.json"), frames=counts["frames"],
@@ -319,7 +319,7 @@ def _write_manifest(result: AnonymizeResult, config: AnonymizeConfig, info: dict
     }
     tmp = temp_path_for(result.manifest_path)
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(tmp, result.manifest_path)
+    commit_file(tmp, result.manifest_path)
 
 
 def _first_of(src: dict[str, Any], kind: str) -> int | None:
@@ -350,7 +350,7 @@ def _anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
     regions_path = sidecar(output, "regions.jsonl")
     tmp = temp_path_for(regions_path)
     tmp.write_text(json.dumps({"frame": 0, "t": 0.0, "regions": regions.to_records()}) + "\n", encoding="utf-8")
-    os.replace(tmp, regions_path)
+    commit_file(tmp, regions_path)
     if progress is not None:
         progress(1, 1)
     result = AnonymizeResult(input=path, output=output, method=config.method, regions_path=regions_path,

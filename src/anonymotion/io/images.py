@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from anonymotion.errors import InputError, OutputError
-from anonymotion.io.writer import ensure_writable_dir, temp_path_for
+from anonymotion.io.writer import commit_file, ensure_writable_dir, temp_path_for
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
 
@@ -53,7 +53,7 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, *, quality: int = 95) 
             img.save(tmp, format=fmt, quality=quality, exif=b"", icc_profile=None, optimize=True)
         else:
             img.save(tmp, format=fmt, optimize=True)
-        os.replace(tmp, path)
+        commit_file(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(path, f"cannot write image ({exc})") from None

@@ -48,6 +48,15 @@ def temp_path_for(final: Path) -> Path:
     return Path(tmp)
 
 
+def commit_file(tmp: Path, final: Path) -> Path:
+    """Give a finished temporary file normal permissions (0666 less umask) and rename it into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, final)
+    return final
+
+
 def ensure_writable_dir(folder: Path) -> None:
     """Create ``folder`` if needed and check it accepts files, else raise OutputError."""
     try:
@@ -153,7 +162,7 @@ class VideoWriter:
                     self.container.mux(packet)
             self.container.close()
             self._closed = True
-            os.replace(self.tmp, self.path)
+            commit_file(self.tmp, self.path)
         except (av.error.FFmpegError, OSError) as exc:
             self.abort()
             raise OutputError(self.path, f"writing the video failed ({exc})") from None
