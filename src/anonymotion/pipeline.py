@@ -200,6 +200,8 @@ def anonymize_methods(
             def audio_sink(af: Any) -> None:
                 for w in writers.values():
                     w.write_audio(af)
+        if progress is not None:
+            progress(0, total)
         for frame in iter_frames(path, info, audio_sink=audio_sink):
             h, w = frame.rgb.shape[:2]
             regions = merge([s.detect(frame.rgb, frame.t) for s in sources], h, w)
