@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sweeper.stop()
-            runner.shutdown(wait=False)
+            runner.shutdown()
 
     app = FastAPI(title="anonymotion", version=_version(),
                   description="De-identify videos of people and test that the motion data survived. "

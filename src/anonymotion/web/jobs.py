@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     done        INTEGER NOT NULL DEFAULT 0,
     total       INTEGER NOT NULL DEFAULT 0,
     phase       TEXT,                   -- what the running task is doing, for people
+    mark_at     REAL,                   -- when the first frame was done (ETA counts from here)
+    mark_done   INTEGER,                -- frames done at mark_at
     queued_at   REAL,
     started_at  REAL,
     finished_at REAL,
@@ -87,6 +89,8 @@ class Task:
     done: int
     total: int
     phase: str | None
+    mark_at: float | None
+    mark_done: int | None
     queued_at: float | None
     started_at: float | None
     finished_at: float | None
@@ -98,11 +102,18 @@ class Task:
         return self.state in ACTIVE
 
     def eta_seconds(self, now: float | None = None) -> float | None:
-        """Remaining seconds extrapolated from the rate so far (None before the first frame)."""
-        if self.state != "running" or not self.started_at or self.done <= 0 or self.total <= 0:
+        """Remaining seconds at the frame rate measured since the first frame was done.
+
+        Model loading before the first frame is left out of the rate; None until two
+        progress reports have come in.
+        """
+        if self.state != "running" or self.mark_at is None or self.mark_done is None or self.total <= 0:
             return None
-        elapsed = (now or time.time()) - self.started_at
-        return max(0.0, elapsed * (self.total - self.done) / self.done)
+        frames = self.done - self.mark_done
+        if frames <= 0:
+            return None
+        elapsed = (now or time.time()) - self.mark_at
+        return max(0.0, elapsed * (self.total - self.done) / frames)
 
     def to_api(self, now: float | None = None) -> dict[str, Any]:
         eta = self.eta_seconds(now)
@@ -262,16 +273,19 @@ class JobStore:
     def start_task(self, job_id: str, stage: str, total: int = 0, phase: str | None = None) -> bool:
         """Mark a queued task running; False when it is no longer queued (e.g. the job was deleted)."""
         with self._tx() as con:
-            cur = con.execute("UPDATE tasks SET state = 'running', started_at = ?, done = 0, total = ?, phase = ?"
+            cur = con.execute("UPDATE tasks SET state = 'running', started_at = ?, done = 0, total = ?, phase = ?,"
+                              " mark_at = NULL, mark_done = NULL"
                               " WHERE job_id = ? AND stage = ? AND state = 'queued'",
                               (time.time(), total, phase, job_id, stage))
             return cur.rowcount == 1
 
     def progress(self, job_id: str, stage: str, done: int, total: int, phase: str | None = None) -> None:
         with self._tx() as con:
-            con.execute("UPDATE tasks SET done = ?, total = ?, phase = COALESCE(?, phase)"
+            con.execute("UPDATE tasks SET done = ?, total = ?, phase = COALESCE(?, phase),"
+                        " mark_done = CASE WHEN mark_at IS NULL AND ? > 0 THEN ? ELSE mark_done END,"
+                        " mark_at = CASE WHEN mark_at IS NULL AND ? > 0 THEN ? ELSE mark_at END"
                         " WHERE job_id = ? AND stage = ? AND state = 'running'",
-                        (int(done), int(total), phase, job_id, stage))
+                        (int(done), int(total), phase, int(done), int(done), int(done), time.time(), job_id, stage))
 
     def finish_task(self, job_id: str, stage: str, result: dict[str, Any]) -> None:
         with self._tx() as con:
@@ -305,7 +319,7 @@ def _job(row: sqlite3.Row, tasks: list[sqlite3.Row]) -> Job:
         original=row["original"],
         tasks={t["stage"]: Task(
             stage=t["stage"], state=t["state"], params=json.loads(t["params"] or "{}"), done=t["done"],
-            total=t["total"], phase=t["phase"], queued_at=t["queued_at"], started_at=t["started_at"],
+            total=t["total"], phase=t["phase"], mark_at=t["mark_at"], mark_done=t["mark_done"], queued_at=t["queued_at"], started_at=t["started_at"],
             finished_at=t["finished_at"], error=t["error"],
             result=json.loads(t["result"]) if t["result"] else None,
         ) for t in tasks},

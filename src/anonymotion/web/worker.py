@@ -207,6 +207,7 @@ class Runner:
         self._lock = Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._futures: set[Future] = set()
+        self._closing = False
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -233,8 +234,8 @@ class Runner:
 
     def _finished(self, future: Future, job_id: str, stage: str) -> None:
         self._futures.discard(future)
-        if future.cancelled():
-            return
+        if future.cancelled() or self._closing:
+            return  # at shutdown, the next start marks unfinished tasks failed and cleans up
         exc = future.exception()
         if exc is None:
             return
@@ -253,8 +254,21 @@ class Runner:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self) -> None:
+        """Stop at once: queued stages are dropped and running worker processes terminated.
+
+        Their tasks stay "running" in the store; the next start marks them failed (with a
+        retry) and removes their partial files, exactly as after a crash.
+        """
+        self._closing = True
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())  # no public API in Python 3.11
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes:
+            proc.join(timeout=10)
