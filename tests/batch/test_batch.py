@@ -179,6 +179,7 @@ def test_existing_cluster_by_scheduler_address(tmp_path: Path, clip_factory, das
     address = dask_client.scheduler.address
     summary = run_batch(tmp_path, tmp_path / "out", AnonymizeConfig(), "pixelate", scheduler=address, quiet=True)
     assert summary.ok and summary.workers == 2 and decoded_frames(tmp_path / "out" / "a_anonymized.mp4") == 5
+    assert summary.dashboard is not None and summary.dashboard.startswith("http://")
 
 
 def test_bad_scheduler_address_is_a_clear_error(tmp_path: Path, clip_factory) -> None:

@@ -53,7 +53,7 @@ def test_killed_run_resumes_without_duplicates(tmp_path: Path, clip_factory) -> 
     stdout, stderr = second.communicate()
     assert second.returncode == 1, stderr  # broken.mov still fails, and says so
     assert "broken.mov" in stderr and "1 of 5 input(s) failed" in stderr
-    assert f"{len(before)} already done" in stdout
+    assert f"{len(before)} already done" in stdout and "dashboard http://127.0.0.1:" in stdout
 
     after = done_keys(out)
     assert sorted(after) == [f"clip{i}.mp4" for i in range(N_CLIPS)]

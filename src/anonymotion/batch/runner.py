@@ -229,18 +229,22 @@ def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
             return Client(scheduler, timeout=CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as exc:
             raise ConfigError(None, f"--scheduler {scheduler}: cannot connect ({exc})") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":8787")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:8787")
     return Client(cluster), cluster
 
 
-def dashboard_link(client: Any) -> str | None:
-    """The Dask dashboard address, or None when it is not running (it needs ``bokeh``)."""
+def dashboard_link(client: Any, local: bool) -> str | None:
+    """The Dask dashboard address with a note when it cannot draw (it needs ``bokeh``), or None."""
+    import importlib.util
+
     try:
         services = client.scheduler_info().get("services", {})
     except (OSError, TimeoutError):
         return None
     if "dashboard" not in services:
         return None
+    if local and importlib.util.find_spec("bokeh") is None:
+        return f"{client.dashboard_link} (empty until bokeh>=3.1 is installed)"
     return client.dashboard_link
 
 
@@ -348,11 +352,10 @@ def _execute(todo: list[tuple[Task, str, tuple[str, int, int]]], manifest: Batch
     progress = None
     try:
         summary.workers = len(client.scheduler_info().get("workers", {}))
-        summary.dashboard = dashboard_link(client)
+        summary.dashboard = dashboard_link(client, local=scheduler is None)
         if not quiet:
             where = f"scheduler {scheduler}" if scheduler else f"{summary.workers} local worker process(es)"
-            dash = f"; dashboard {summary.dashboard}" if summary.dashboard else \
-                "; no dashboard (install bokeh>=3.1 to get one)"
+            dash = f"; dashboard {summary.dashboard}" if summary.dashboard else "; no dashboard"
             echo(f"processing {len(todo)} file(s) on {where}{dash}")
         progress = _Progress(len(todo), sum(hints.values()), quiet=quiet, echo=echo)
 
