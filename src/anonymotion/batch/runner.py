@@ -325,8 +325,13 @@ def run_batch(
         summary = BatchSummary(total=len(tasks), processed=0, skipped=skipped, failed=[], frames=0, seconds=0.0,
                                manifest=manifest.path, warnings=warnings)
         if todo:
-            _execute(todo, manifest, output_dir, summary, workers=workers or default_workers(),
-                     scheduler=scheduler, client=client, quiet=quiet, echo=echo)
+            try:
+                _execute(todo, manifest, output_dir, summary, workers=workers or default_workers(),
+                         scheduler=scheduler, client=client, quiet=quiet, echo=echo)
+            except KeyboardInterrupt:
+                if scheduler is None and client is None:  # our local workers are gone: nobody writes here now
+                    remove_stale_temps(output_dir)
+                raise
         summary.failed = sorted((k, e.error or "") for k, e in manifest.entries.items()
                                 if e.status == "failed" and k in {t.key for t in tasks})
         manifest.save()
