@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint, hash_input, remove_stale_temps
-from anonymotion.batch.tasks import CONTROL, PROGRESS_TOPIC, Task, run_task
+from anonymotion.batch.tasks import PROGRESS_TOPIC, Task, run_task
 from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import ConfigError, InputError
 from anonymotion.files import find_media, output_name

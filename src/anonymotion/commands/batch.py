@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "with Dask: a local cluster of one process per core, or an existing one (--scheduler). "
                     "OUTPUT_DIR/batch_manifest.json records each input's hash, parameters and status, so a "
                     "rerun skips what is done and redoes what changed or failed. Writes OUTPUT_DIR/report.html "
-                    "and report*.csv. Exit code 1 when any input failed.")
+                    "and report*.csv. --method takes a comma-separated list (e.g. blur,pixelate): each method's "
+                    "outputs then go to OUTPUT_DIR/<method>/. Exit code 1 when any input failed.")
     p.add_argument("input_dir", type=Path, help="folder of videos and images (searched recursively)")
     p.add_argument("output_dir", type=Path, help="output folder (created; must differ from INPUT_DIR)")
     p.add_argument("--evaluate", action="store_true",
