@@ -7,7 +7,8 @@ import numpy as np
 from anonymotion.audit.faces import (
     CHANGE_THRESHOLD,
     FaceCheck,
-    IouTracker,
+    FaceTracker,
+    any_leak_runs,
     box_coverage,
     change_mask,
     leak_rates,
@@ -59,7 +60,7 @@ def test_boxes_outside_the_frame_are_cut_to_it():
 
 
 def test_tracker_keeps_ids_across_small_motion_and_gaps():
-    tr = IouTracker(max_gap=3)
+    tr = FaceTracker(max_gap=3)
     a = tr.update(0, np.array([[0, 0, 10, 10], [50, 50, 60, 60]], np.float32))
     b = tr.update(1, np.array([[51, 50, 61, 60], [1, 0, 11, 10]], np.float32))
     c = tr.update(3, np.array([[2, 0, 12, 10]], np.float32))  # missed in frame 2, back in 3
@@ -88,9 +89,14 @@ def test_leak_runs_ignore_small_faces_when_asked():
     assert [r.length for r in leak_runs(checks, min_size=40)] == [2, 1]
 
 
-def test_a_detector_miss_ends_a_run():
-    checks = [_check(0, 0, True), _check(1, 0, True), _check(3, 0, True)]
-    assert [r.length for r in leak_runs(checks)] == [2, 1]
+def test_a_detector_miss_inside_a_run_does_not_shorten_it():
+    checks = [_check(0, 0, True), _check(1, 0, True), _check(3, 0, True), _check(4, 0, False), _check(5, 0, True)]
+    assert [(r.first, r.last, r.length) for r in leak_runs(checks)] == [(0, 3, 4), (5, 5, 1)]
+
+
+def test_runs_of_frames_with_any_leak():
+    checks = [_check(0, 0, True), _check(1, 1, True), _check(2, 0, False), _check(3, 0, True), _check(4, 2, True)]
+    assert any_leak_runs(checks) == [(0, 1), (3, 4)]
 
 
 def test_leak_rates_by_size_bin():

@@ -19,9 +19,12 @@ Definitions (DESIGN.md, Metric definitions: Privacy):
   that changed. Coverage below :data:`COVERAGE_LIMIT` (0.9) is a *leak* for that face-frame.
 - A face's *size* is the longer side of its box in pixels; leak rates are reported per
   size bin: "<32", "32-96", ">96".
-- Faces are followed across frames by a greedy IoU tracker so that leaks can be counted per
-  distinct face; a *leak run* is a sequence of consecutive frame indices in which the same
-  face leaked (a frame where the detector missed the face ends the run).
+- Faces are followed across frames by a greedy motion-predicting tracker so that leaks can be counted per
+  distinct face; a *leak run* is a sequence of consecutive frames in which the same face
+  leaked. Frames in which the audit detector briefly missed the face (within the tracker's
+  gap) between two leaked frames count as part of the run: the face was never shown
+  covered there, and a flickering detector must not make runs look shorter than they are.
+  A frame in which the face was detected and covered ends the run.
 """
 
 from __future__ import annotations
@@ -170,50 +173,100 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-class IouTracker:
-    """Greedy IoU tracker giving each distinct face a stable id.
+class FaceTracker:
+    """Greedy tracker giving each distinct face a stable id across frames.
 
-    A detection continues the track it overlaps most (IoU >= ``min_iou``) among tracks seen
-    within the last ``max_gap`` frames; otherwise it starts a new track. Ids start at 0.
+    A track's next position is predicted from its last box and its last motion (constant
+    velocity, handheld cameras pan by 10-20 px per frame). A detection continues the track
+    whose predicted centre is nearest, when that distance is below ``max_dist`` x the
+    track's box size and the sizes differ by less than a factor ``max_scale``; tracks not
+    seen for more than ``max_gap`` frames end. Otherwise the detection starts a new track.
+    Ids start at 0.
     """
 
-    def __init__(self, min_iou: float = 0.3, max_gap: int = 5) -> None:
-        self.min_iou = min_iou
+    def __init__(self, max_dist: float = 0.6, max_scale: float = 1.6, max_gap: int = 5) -> None:
+        self.max_dist = max_dist
+        self.max_scale = max_scale
         self.max_gap = max_gap
-        self._boxes: dict[int, np.ndarray] = {}
+        self._box: dict[int, np.ndarray] = {}
+        self._vel: dict[int, np.ndarray] = {}
         self._last: dict[int, int] = {}
+        self._fresh: dict[int, bool] = {}
         self._next = 0
 
-    def update(self, frame: int, boxes: np.ndarray) -> np.ndarray:
-        """(N,) int64 track ids for the (N, 4) ``boxes`` found in ``frame``."""
+    def update(self, frame: int, boxes: np.ndarray, shift: tuple[float, float] | None = None) -> np.ndarray:
+        """(N,) int64 track ids for the (N, 4) x1, y1, x2, y2 ``boxes`` found in ``frame``.
+
+        shift: the camera's motion (dx, dy) in px per frame (see :func:`global_shift`), used
+        as the motion of tracks seen only once.
+        """
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        g = np.asarray(shift if shift is not None else (0.0, 0.0), np.float64)
+        for tid in [t for t in self._vel if self._fresh.get(t)]:
+            self._vel[tid] = g
         for tid in [t for t, last in self._last.items() if frame - last > self.max_gap]:
-            del self._boxes[tid], self._last[tid]
+            del self._box[tid], self._vel[tid], self._last[tid], self._fresh[tid]
         ids = np.full(len(boxes), -1, np.int64)
-        live = list(self._boxes)
+        live = list(self._box)
         if live and len(boxes):
-            iou = iou_matrix(boxes, np.stack([self._boxes[t] for t in live]))
-            for flat in np.argsort(-iou, axis=None):
+            centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+            sizes = box_sizes(boxes)
+            pred = np.stack([(self._box[t][:2] + self._box[t][2:]) / 2
+                             + self._vel[t] * (frame - self._last[t]) for t in live])
+            tsize = box_sizes(np.stack([self._box[t] for t in live]))
+            dist = np.linalg.norm(centres[:, None, :] - pred[None, :, :], axis=2) / tsize[None, :]
+            ratio = np.maximum(sizes[:, None] / tsize[None, :], tsize[None, :] / sizes[:, None])
+            dist[ratio > self.max_scale] = np.inf
+            used: set[int] = set()
+            for flat in np.argsort(dist, axis=None):
                 i, j = divmod(int(flat), len(live))
-                if iou[i, j] < self.min_iou:
+                if not dist[i, j] < self.max_dist:
                     break
-                if ids[i] >= 0 or live[j] in ids:
+                if ids[i] >= 0 or j in used:
                     continue
                 ids[i] = live[j]
+                used.add(j)
         for i in range(len(boxes)):
-            if ids[i] < 0:
-                ids[i] = self._next
+            tid = int(ids[i])
+            if tid < 0:
+                tid = ids[i] = self._next
                 self._next += 1
-            self._boxes[int(ids[i])] = boxes[i]
-            self._last[int(ids[i])] = frame
+                self._vel[tid] = g
+                self._fresh[tid] = True
+            else:
+                self._fresh[tid] = False
+                step = max(1, frame - self._last[tid])
+                old = (self._box[tid][:2] + self._box[tid][2:]) / 2
+                new = (boxes[i, :2] + boxes[i, 2:]) / 2
+                self._vel[tid] = (new - old) / step
+            self._box[tid] = boxes[i]
+            self._last[tid] = frame
         return ids
+
+
+def global_shift(previous: np.ndarray, current: np.ndarray, width: int = 320) -> tuple[float, float]:
+    """Camera motion (dx, dy) in px of the full frame from ``previous`` to ``current``.
+
+    Both: (H, W, 3) uint8 RGB of the same size. Phase correlation of the luma, downscaled to
+    ``width`` px for speed.
+    """
+    import cv2
+
+    h, w = current.shape[:2]
+    s = min(1.0, width / w)
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    a = cv2.resize(cv2.cvtColor(previous, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+    b = cv2.resize(cv2.cvtColor(current, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+    (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float64), b.astype(np.float64))
+    return float(dx / s), float(dy / s)
 
 
 def leak_runs(checks: Iterable[FaceCheck], min_size: float = 0.0) -> list[LeakRun]:
     """Runs of consecutive leaked frames per distinct face, longest first.
 
     Only face-frames with size >= ``min_size`` px take part (a smaller frame of the same face
-    ends a run, as does a frame in which the face was not leaked or not detected).
+    ends a run, as does a frame in which the face was covered). Frames where the face was
+    not detected between two leaked frames of it are bridged (see the module docstring).
     """
     by_track: dict[int, list[FaceCheck]] = {}
     for c in checks:
@@ -224,7 +277,7 @@ def leak_runs(checks: Iterable[FaceCheck], min_size: float = 0.0) -> list[LeakRu
         current: list[FaceCheck] = []
         for c in items + [None]:  # type: ignore[list-item]
             ok = c is not None and c.leaked and c.size >= min_size
-            if ok and current and c.frame == current[-1].frame + 1:
+            if ok and current:
                 current.append(c)
                 continue
             if current:
@@ -232,6 +285,19 @@ def leak_runs(checks: Iterable[FaceCheck], min_size: float = 0.0) -> list[LeakRu
                                     max(x.size for x in current)))
             current = [c] if ok else []
     runs.sort(key=lambda r: (-r.length, r.first, r.track))
+    return runs
+
+
+def any_leak_runs(checks: Iterable[FaceCheck]) -> list[tuple[int, int]]:
+    """Runs (first, last) of consecutive frame indices with at least one leaked face, longest first."""
+    frames = sorted({c.frame for c in checks if c.leaked})
+    runs: list[tuple[int, int]] = []
+    for f in frames:
+        if runs and f == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], f)
+        else:
+            runs.append((f, f))
+    runs.sort(key=lambda r: (r[0] - r[1], r[0]))
     return runs
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymotion.audit.faces import FaceCheck, LeakRun, leak_rates, leak_runs
+from anonymotion.audit.faces import FaceCheck, LeakRun, any_leak_runs, leak_rates, leak_runs
 from anonymotion.audit.metadata import MetadataFinding
 from anonymotion.errors import OutputError
 
@@ -30,7 +30,13 @@ LARGE_FACE = 40.0
 
 @dataclass(frozen=True)
 class ResidualFace:
-    """A face the audit detector still finds in the anonymized video (box in its pixels)."""
+    """A face the audit detector still finds in the anonymized video (box in its pixels).
+
+    coverage: share of the box changed from the original (None when auditing the anonymized
+    video alone). A residual face on a changed area (coverage >= the limit) is a face shape
+    that survived the anonymization (e.g. a blurred head) and is reported without failing
+    the audit; any other residual face fails it.
+    """
 
     frame: int
     t: float
@@ -38,10 +44,14 @@ class ResidualFace:
     size: float
     score: float
     source: str
+    coverage: float | None = None
+    on_changed_area: bool = False
 
     def to_json(self) -> dict:
         return {"frame": self.frame, "t": round(self.t, 4), "box": [round(v, 1) for v in self.box],
-                "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source}
+                "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source,
+                "coverage": None if self.coverage is None else round(self.coverage, 4),
+                "on_changed_area": self.on_changed_area}
 
 
 @dataclass
@@ -89,12 +99,18 @@ class AuditResult:
         return runs[0].length if runs else 0
 
     @property
+    def failing_residual(self) -> list[ResidualFace]:
+        """Residual faces that were not changed by the anonymization (or cannot be known to be)."""
+        return [r for r in self.residual if not r.on_changed_area]
+
+    @property
     def reasons(self) -> list[str]:
         out = []
         if self.leak_count:
             out.append(f"{self.leak_count} leaked face-frame(s) of {self.leaked_faces} distinct face(s)")
-        if self.residual:
-            out.append(f"{len(self.residual)} face(s) still detected in the anonymized video")
+        if self.failing_residual:
+            where = " on unchanged areas" if self.original is not None else ""
+            out.append(f"{len(self.failing_residual)} face(s) still detected in the anonymized video{where}")
         if self.metadata:
             out.append(f"{len(self.metadata)} metadata finding(s)")
         return out
@@ -112,6 +128,7 @@ class AuditResult:
         """The audit.json document (JSON-serialisable dict)."""
         runs = self.runs
         large_runs = leak_runs(self.checks, LARGE_FACE)
+        any_runs = any_leak_runs(self.checks)
         leak_frames = sorted({c.frame for c in self.checks if c.leaked})
         times = {c.frame: c.t for c in self.checks}
         return {
@@ -131,12 +148,16 @@ class AuditResult:
                 "leak_rates": leak_rates(self.checks),
                 "leaked_frames": [{"frame": f, "t": round(times[f], 4)} for f in leak_frames],
                 "longest_leak_run": runs[0].to_json() if runs else None,
+                "longest_run_of_frames_with_a_leak": (
+                    {"first_frame": any_runs[0][0], "last_frame": any_runs[0][1],
+                     "frames": any_runs[0][1] - any_runs[0][0] + 1} if any_runs else None),
                 "longest_leak_run_large": large_runs[0].to_json() if large_runs else None,
                 "large_face_px": LARGE_FACE,
                 "leak_runs": [r.to_json() for r in runs],
                 "leaks": [c.to_json() for c in self.leaks],
             },
-            "residual_faces": {"count": len(self.residual), "faces": [r.to_json() for r in self.residual]},
+            "residual_faces": {"count": len(self.residual), "on_unchanged_areas": len(self.failing_residual),
+                               "faces": [r.to_json() for r in self.residual]},
             "metadata": {"count": len(self.metadata), "findings": [m.to_json() for m in self.metadata]},
             "leak_crops": [str(p) for p in self.crops],
         }
@@ -161,8 +182,11 @@ class AuditResult:
                 frames = sorted({c.frame for c in self.checks if c.leaked})
                 shown = ", ".join(str(f) for f in frames[:20]) + (" ..." if len(frames) > 20 else "")
                 lines.append(f"  leaked frames: {shown}")
-        lines.append(f"  residual faces in the output: {len(self.residual)}")
-        for r in self.residual[:5]:
+        changed = len(self.residual) - len(self.failing_residual)
+        lines.append(f"  residual faces in the output: {len(self.residual)}"
+                     + (f" ({changed} on anonymized areas, {len(self.failing_residual)} on unchanged areas)"
+                        if self.original is not None else ""))
+        for r in self.failing_residual[:5]:
             lines.append(f"    frame {r.frame} ({r.t:.2f} s) box {[round(v) for v in r.box]} score {r.score:.2f}")
         lines.append(f"  metadata findings: {len(self.metadata)}")
         for m in self.metadata[:10]:
