@@ -1,16 +1,21 @@
 """Temporal hold / interpolation of face regions, so a face missed for a few frames stays covered.
 
-Detections are linked into tracks (Hungarian matching on IoU against each track's
-constant-velocity prediction, or on centre distance for tiny boxes). Then:
+Detections are linked into tracks by Hungarian matching on IoU, or on centre distance
+(which small faces need), against each track's predicted box: its last box moved by its own
+velocity, or by the scene's common motion (camera pan) while it has no velocity yet, plus
+the frame's residual common shift. Then:
 
 - a face detected at frames k and k+n with the frames between missed, and a dropout
   (time between the two detections minus one frame interval) of at most ``hold`` seconds,
   is covered in between by linear interpolation of the two boxes;
-- a track that ends is held forward (its last box) for ``hold`` seconds;
-- a new track is dilated backward (its first box) by ``hold`` seconds, since faces appear
-  before a detector fires.
+- a track that ends is held forward for ``hold`` seconds (its last box, moved on with its
+  velocity);
+- a new track is dilated backward by ``hold`` seconds (its first box, moved back with the
+  scene's common motion), since faces appear before a detector fires.
 
-Regions added by the tracker have source ``"held"``. Output is delayed by a little more than
+Regions added by the tracker have source ``"held"``; their boxes are grown by 25 % about
+the centre (a held box is a guess: shaky or non-linear motion between detections must stay
+inside), and a held box that duplicates a kept box (IoU > 0.5) is dropped. Output is delayed by a little more than
 ``hold`` seconds, so the caller keeps at most that many decoded frames in memory.
 
 ``push(index, t, None)`` means "frame not examined" (the detector was skipped on it, e.g.
@@ -32,8 +37,9 @@ log = logging.getLogger(__name__)
 
 HELD = "held"
 _EPS = 1e-6
-TINY_PX = 32.0  # boxes smaller than this (max side) may match by centre distance
-CENTRE_FRACTION = 0.75  # ... when the centres are within this fraction of the box size
+HELD_SCALE = 1.25  # a held box is a guess: grown about its centre so a face that moved stays inside
+DUPLICATE_IOU = 0.5  # a held box overlapping a kept box this much covers the same face: dropped
+CENTRE_FRACTION = 0.75  # detections whose centre is this close (x box size) to a track may link
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -50,11 +56,37 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a + area_b - inter, 1e-9)
 
 
+def centres(boxes: np.ndarray) -> np.ndarray:
+    """(N, 2) centres of (N, 4) boxes."""
+    return (boxes[:, :2] + boxes[:, 2:]) / 2
+
+
+def common_shift(preds: np.ndarray, dets: np.ndarray, min_pairs: int = 3) -> np.ndarray:
+    """Median displacement (2,) px from predicted boxes to their nearest detections.
+
+    Pairs farther apart than twice the box size (at least 24 px) are ignored; with fewer
+    than ``min_pairs`` pairs the shift is zero. This absorbs a camera pan the velocities
+    have not caught up with yet.
+    """
+    if len(preds) < min_pairs or len(dets) == 0:
+        return np.zeros(2)
+    cp, cd = centres(preds), centres(dets)
+    diff = cd[None, :, :] - cp[:, None, :]
+    dist = np.linalg.norm(diff, axis=2)
+    nearest = dist.argmin(axis=1)
+    size = np.max(preds[:, 2:] - preds[:, :2], axis=1)
+    rows = np.arange(len(preds))
+    ok = dist[rows, nearest] < np.maximum(2 * size, 24.0)
+    if ok.sum() < min_pairs:
+        return np.zeros(2)
+    return np.median(diff[rows[ok], nearest[ok]], axis=0)
+
+
 def match(tracks: np.ndarray, dets: np.ndarray, iou: float) -> list[tuple[int, int]]:
     """Pairs (track row, detection row) linking predicted track boxes to detections.
 
-    A pair is allowed when IoU >= ``iou``, or, when either box is tiny (max side < 32 px),
-    when the centres are closer than 0.75 x the larger box's size. Among allowed pairs the
+    A pair is allowed when IoU >= ``iou`` or when the centres are closer than 0.75 x the
+    larger box's size (small faces moving a few px have no IoU left). Among allowed pairs the
     assignment minimises (1 - IoU) + normalised centre distance (scipy's Hungarian solver).
     """
     if len(tracks) == 0 or len(dets) == 0:
@@ -62,19 +94,19 @@ def match(tracks: np.ndarray, dets: np.ndarray, iou: float) -> list[tuple[int, i
     from scipy.optimize import linear_sum_assignment
 
     ious = iou_matrix(tracks, dets)
-    ct = (tracks[:, :2] + tracks[:, 2:]) / 2
-    cd = (dets[:, :2] + dets[:, 2:]) / 2
     st = np.max(tracks[:, 2:] - tracks[:, :2], axis=1)
     sd = np.max(dets[:, 2:] - dets[:, :2], axis=1)
     size = np.maximum(np.maximum(st[:, None], sd[None, :]), 1.0)
-    dist = np.linalg.norm(ct[:, None, :] - cd[None, :, :], axis=2) / size
-    tiny = np.minimum(st[:, None], sd[None, :]) < TINY_PX
-    ok = (ious >= iou) | (tiny & (dist < CENTRE_FRACTION))
+    dist = np.linalg.norm(centres(tracks)[:, None, :] - centres(dets)[None, :, :], axis=2) / size
+    ok = (ious >= iou) | (dist < CENTRE_FRACTION)
     if not ok.any():
         return []
     cost = np.where(ok, (1.0 - ious) + dist, 1e6)
     rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if ok[r, c]]
+
+
+VELOCITY_WINDOW = 0.25  # seconds of detections a track's velocity is measured over
 
 
 @dataclass
@@ -86,10 +118,24 @@ class _Track:
     last_t: float
     box: np.ndarray  # (4,) last detected box
     score: float
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # px/s per coordinate
+    history: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, centre) recent
 
-    def predict(self, t: float) -> np.ndarray:
-        return self.box + self.velocity * (t - self.last_t)
+    def velocity(self) -> np.ndarray | None:
+        """Centre velocity (2,) px/s over the last ~0.25 s of detections; None if unknown."""
+        if len(self.history) < 2:
+            return None
+        t0, c0 = self.history[0]
+        t1, c1 = self.history[-1]
+        return (c1 - c0) / (t1 - t0) if t1 > t0 else None
+
+    def remember(self, t: float, box: np.ndarray) -> None:
+        self.history.append((t, centres(box[None])[0]))
+        while len(self.history) > 2 and t - self.history[1][0] >= VELOCITY_WINDOW:
+            self.history.pop(0)
+
+
+def _moved(box: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    return box + np.array([shift[0], shift[1], shift[0], shift[1]])
 
 
 @dataclass
@@ -105,6 +151,8 @@ class _Pending:
     def add(self, box: np.ndarray, score: float, tid: int, source: str) -> None:
         if tid in self.track_set:
             return
+        if source == HELD:
+            box = _grown(np.asarray(box, np.float64), HELD_SCALE)
         self.track_set.add(tid)
         self.boxes.append(np.asarray(box, np.float32))
         self.scores.append(float(score))
@@ -112,11 +160,27 @@ class _Pending:
         self.sources.append(source)
 
     def regions(self) -> Regions:
+        """Final regions: every detection, plus held boxes not duplicating a kept box."""
         if not self.boxes:
             return Regions.empty()
-        return Regions(boxes=np.stack(self.boxes).astype(np.float32),
-                       scores=np.asarray(self.scores, np.float32),
-                       track_ids=np.asarray(self.ids, np.int64), sources=tuple(self.sources))
+        boxes = np.stack(self.boxes).astype(np.float32)
+        held = np.array([s == HELD for s in self.sources])
+        order = list(np.flatnonzero(~held)) + sorted(np.flatnonzero(held), key=lambda i: -self.scores[i])
+        keep: list[int] = []
+        for i in order:
+            if held[i] and keep and iou_matrix(boxes[i:i + 1], boxes[keep]).max() > DUPLICATE_IOU:
+                continue
+            keep.append(i)
+        keep.sort()
+        return Regions(boxes=boxes[keep], scores=np.asarray(self.scores, np.float32)[keep],
+                       track_ids=np.asarray(self.ids, np.int64)[keep],
+                       sources=tuple(self.sources[i] for i in keep))
+
+
+def _grown(box: np.ndarray, scale: float) -> np.ndarray:
+    c = centres(box[None])[0]
+    half = (box[2:] - box[:2]) * scale / 2
+    return np.concatenate([c - half, c + half])
 
 
 class RegionTracker:
@@ -141,6 +205,7 @@ class RegionTracker:
         self._last_t: float | None = None
         self._last_index: int | None = None
         self._dt = 0.0  # largest recent frame interval, seconds
+        self._flow = np.zeros(2)  # common (camera) motion of the faces, px/s
 
     # ------------------------------------------------------------------ public API
 
@@ -188,21 +253,39 @@ class RegionTracker:
                 self._hold_forward(track)
         self._tracks = alive
 
+    def _velocity(self, track: _Track) -> np.ndarray:
+        v = track.velocity()
+        return self._flow if v is None else v
+
+    def _predict(self, track: _Track, t: float) -> np.ndarray:
+        return _moved(track.box, self._velocity(track) * (t - track.last_t))
+
     def _assign(self, index: int, t: float, dets: Regions) -> None:
         boxes = np.asarray(dets.boxes, np.float64).reshape(-1, 4)
-        preds = np.stack([tr.predict(t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
+        preds = np.stack([self._predict(tr, t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
+        if len(preds):
+            shift = common_shift(preds, boxes)
+            preds = preds + np.array([shift[0], shift[1], shift[0], shift[1]])
         pairs = match(preds, boxes, self.iou)
         matched = {d for _, d in pairs}
         frame = self._pending[index]
+        flows = []
         for r, d in pairs:
             track = self._tracks[r]
+            if t > track.last_t:
+                flows.append((centres(boxes[d:d + 1])[0] - centres(track.box[None])[0]) / (t - track.last_t))
             self._interpolate(track, index, t, boxes[d], float(dets.scores[d]))
             frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d])
+        if len(flows) >= 2:
+            self._flow = 0.5 * self._flow + 0.5 * np.median(np.asarray(flows), axis=0)
+        elif not pairs:
+            self._flow = 0.5 * self._flow
         for d in range(len(boxes)):
             if d in matched:
                 continue
             track = _Track(id=self._next_id, first_index=index, first_t=t, last_index=index,
                            last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]))
+            track.remember(t, track.box)
             self._next_id += 1
             self._tracks.append(track)
             frame.add(boxes[d], track.score, track.id, dets.sources[d])
@@ -218,19 +301,17 @@ class RegionTracker:
             p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD)
         if missed and between:
             self._record(track.id, between, "interpolated")
-        if span > 0:
-            velocity = (box - track.box) / span
-            track.velocity = 0.5 * track.velocity + 0.5 * velocity if track.last_index > track.first_index \
-                else velocity
         track.box, track.score = box.copy(), score
         track.last_index, track.last_t = index, t
+        track.remember(t, track.box)
 
     def _hold_forward(self, track: _Track) -> None:
         """Cover the frames up to ``hold`` seconds after an ended track's last detection."""
         frames = [(i, p) for i, p in self._pending.items()
                   if i > track.last_index and p.t - track.last_t <= self.hold + _EPS]
+        v = self._velocity(track)
         for _, p in frames:
-            p.add(track.box, track.score, track.id, HELD)
+            p.add(_moved(track.box, v * (p.t - track.last_t)), track.score, track.id, HELD)
         if frames:
             self._record(track.id, frames, "hold")
 
@@ -239,7 +320,7 @@ class RegionTracker:
         frames = [(i, p) for i, p in self._pending.items()
                   if i < track.first_index and track.first_t - p.t <= self.hold + _EPS]
         for _, p in frames:
-            p.add(track.box, track.score, track.id, HELD)
+            p.add(_moved(track.box, self._flow * (p.t - track.first_t)), track.score, track.id, HELD)
         if frames:
             self._record(track.id, frames, "dilate")
 
