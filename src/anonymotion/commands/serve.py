@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anonymotion.web.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +53,24 @@ class _RedactJobIds(logging.Filter):
         return True
 
 
-def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from anonymotion.web.app import create_app
+def settings_from_args(args: argparse.Namespace) -> "Settings":
+    """Settings from the parsed flags, falling back to ANONYMOTION_* variables, then defaults."""
     from anonymotion.web.settings import load_settings
 
-    settings = load_settings(
+    return load_settings(
         host=args.host, port=args.port, data_dir=args.data_dir,
         max_upload_bytes=int(args.max_upload_mb * 1024**2) if args.max_upload_mb is not None else None,
         retention_seconds=args.retention_hours * 3600.0 if args.retention_hours is not None else None,
         workers=args.workers, access_token=args.access_token, keep_original=args.keep_original,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from anonymotion.web.app import create_app
+
+    settings = settings_from_args(args)
     logging.getLogger("anonymotion").setLevel(logging.INFO)
     logging.getLogger("uvicorn.access").addFilter(_RedactJobIds())
     app = create_app(settings)

@@ -166,7 +166,9 @@ def _anonymize(store: JobStore, job: Job, folder: Path, params: dict[str, Any]) 
 
 
 def _test(store: JobStore, job: Job, folder: Path) -> dict[str, Any]:
-    from anonymotion.evaluation import compare, pose_video
+    """Pose on the original, then on the anonymized video (drawing its skeleton video in the
+    same pass), compare frame by frame, write metrics, plot and report."""
+    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
     from anonymotion.web.report import write_report
     from anonymotion.web.results import summarize
 
@@ -176,12 +178,13 @@ def _test(store: JobStore, job: Job, folder: Path) -> dict[str, Any]:
     anonymized = folder / anon_task.result["files"]["anonymized"]
     frames = max(1, job.media.frames)
     report = _Reporter(store, job.id, "test")
-    report.set_phase("pose on the original and the anonymized video", 0, frames, 2 * frames)
+    report.set_phase("pose on the original", 0, frames, frames)
+    reference = pose_video(folder / job.original, progress=report, require_person=True)
+    report.set_phase("pose on the anonymized video", report.end, 0, frames)
+    tested = pose_video(anonymized, overlay_path=folder / files.POSE_VIDEO, progress=report)
+    comparison = compare_poses(reference, tested, threshold=0.5, ref_name="original", test_name="anonymized")
     out_dir = folder / files.TEST_DIR
-    out_dir.mkdir(exist_ok=True)
-    comparison = compare(folder / job.original, anonymized, out_dir, progress=report)
-    report.set_phase("drawing the skeleton", report.end, 0, frames)
-    pose_video(anonymized, overlay_path=folder / files.POSE_VIDEO, progress=report)
+    write_compare_outputs(comparison, out_dir)
     result: dict[str, Any] = {
         "summary": summarize(comparison),
         "files": {"pose": files.POSE_VIDEO, "metrics": _rel(out_dir / "compare.csv", folder),
