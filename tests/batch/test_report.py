@@ -60,6 +60,10 @@ def test_report_pools_videos_and_tests_methods(tmp_path: Path) -> None:
         allv = np.concatenate(ds)
         assert float(rows[method]["rmse"]) == pytest.approx(np.sqrt(np.mean(allv ** 2)), abs=1e-3)
         assert float(rows[method]["sd"]) == pytest.approx(allv.std(ddof=1), abs=1e-3)
+    # judged by the excess over the re-encode control: blur within the limits, pixelate's SD much larger
+    assert rows["blur"]["verdict"] == "ok" and rows["pixelate"]["verdict"] in ("sd", "fail")
+    assert float(rows["pixelate"]["excess_rmse"]) == pytest.approx(
+        float(rows["pixelate"]["rmse"]) - float(rows["reencode"]["rmse"]), abs=2e-3)
     with open(tmp_path / "report_stats.csv") as fh:
         stats = [r for r in csv.DictReader(fh) if r["measure"] == "angle_rmse"][0]
     assert stats["videos"] == "6" and float(stats["anova_p"]) < 0.001 and float(stats["friedman_p"]) < 0.01
