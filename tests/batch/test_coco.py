@@ -64,5 +64,9 @@ def test_malformed_annotation_files(tmp_path: Path) -> None:
                                "annotations": [{"image_id": 1, "keypoints": [1, 2, 2]}]}))
     with pytest.raises(InputError, match="annotation #0 is malformed"):
         load_coco(bad)
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "../../etc/x.jpg", "width": 9, "height": 9}],
+                               "annotations": []}))
+    with pytest.raises(InputError, match="must be a relative path inside the image folder"):
+        load_coco(bad)
     with pytest.raises(InputError, match="not found"):
         load_coco(tmp_path / "missing.json")

@@ -119,6 +119,10 @@ def load_coco(path: str | os.PathLike) -> list[CocoImage]:
                                     tuple(people.get(img["id"], ())), names_by_image.get(img["id"], COCO_17)))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(path, f"image entry {img!r:.80} is malformed ({exc})") from None
+        rel = Path(images[-1].file_name)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise InputError(path, f"image file_name {images[-1].file_name!r} must be a relative path inside "
+                                   "the image folder")
     return images
 
 
