@@ -27,7 +27,7 @@ from anonymotion.kinematics.angles3d import angles_3d
 from anonymotion.metrics.angles import angle_stats
 from anonymotion.metrics.pose import keypoint_stats, mpjpe_mm
 from anonymotion.pose.run import PoseCollector, VideoPoses
-from anonymotion.pose.subject import SubjectSpec, keypoint_box, parse_subject
+from anonymotion.pose.subject import SubjectSpec, parse_subject
 from anonymotion.types import Poses
 
 log = logging.getLogger(__name__)
@@ -248,19 +248,6 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     )
 
 
-def _subject_box_from(poses: VideoPoses) -> SubjectSpec | None:
-    """A box subject spec around the original's subject where it was first found."""
-    present = np.flatnonzero(poses.present)
-    if present.size == 0:
-        return None
-    box = keypoint_box(poses.xy[present[0]])
-    if box is None:
-        return None
-    x1, y1, x2, y2 = box
-    m = 0.1 * max(x2 - x1, y2 - y1)
-    return SubjectSpec("box", box=(x1 - m, y1 - m, x2 + m, y2 + m))
-
-
 def compare(
     original: str | os.PathLike,
     anonymized: str | os.PathLike,
@@ -275,8 +262,8 @@ def compare(
 ) -> CompareResult:
     """Pose both videos and compare them frame by frame (matched by timestamp).
 
-    With ``subject``, the original follows that subject and the anonymized video follows
-    the same person (a box around where the original found it). Raises NoPersonError when
+    With ``subject``, the original follows that subject and the anonymized video is posed
+    on exactly the same crops (the same person, the same input regions). Raises NoPersonError when
     the original has no person, VideoMismatchError when the videos' frames differ. Writes
     compare.json, compare.csv, angles.png and keypoint_error.png into out_dir when given.
     """
@@ -292,7 +279,7 @@ def compare(
 
     ref = pose_video(original, backend=backend, subject=spec, filter_hz=filter_hz, progress=prog1,
                      max_frames=max_frames, require_person=True)
-    test_spec = _subject_box_from(ref) if spec is not None else None
+    test_spec = ref.replay() if spec is not None else None
 
     def prog2(done: int, total: int) -> None:
         if progress:
@@ -420,7 +407,7 @@ def evaluate(
         ref = pose_video(video, backend=backend, subject=spec, filter_hz=filter_hz, require_person=True,
                          progress=lambda d, t: step(d, t, d))
         done_before[0] += frames
-        test_spec = _subject_box_from(ref) if spec is not None else None
+        test_spec = ref.replay() if spec is not None else None
         sinks: dict[str, PoseCollector] = {}
         if lossless:
             sinks = {m: PoseCollector(backend, test_spec) for m in labels if m != CONTROL}

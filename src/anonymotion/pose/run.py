@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from anonymotion.pose.backend import PoseBackend, PoseFrame, make_pose_backend
-from anonymotion.pose.subject import SubjectFollower, SubjectSpec, parse_subject
+from anonymotion.pose.subject import ReplayFollower, ReplaySpec, SubjectFollower, SubjectSpec, parse_subject
 from anonymotion.types import Poses
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,28 @@ class VideoPoses(Poses):
     lost: np.ndarray | None = None
     subject: str | None = None
     filter_hz: float | None = None
+    crops: np.ndarray | None = None  # (T, 4) int crop per frame with subject following, else None
 
     @property
     def present(self) -> np.ndarray:
         """(T,) bool: frames where a person was found."""
         return np.isfinite(self.xy).all(-1).any(-1)
 
+    def replay(self) -> ReplaySpec | None:
+        """A spec that makes another video's pose follow this run's subject crop for crop."""
+        if self.crops is None:
+            return None
+        names = self.names
+        hip = self.xy[:, [names.index("left_hip"), names.index("right_hip")]].mean(axis=1)
+        sho = self.xy[:, [names.index("left_shoulder"), names.index("right_shoulder")]].mean(axis=1)
+        return ReplaySpec(crops=self.crops, hips=hip, torso=np.linalg.norm(sho - hip, axis=1))
 
-def make_tracker(backend: str = "mediapipe", subject: str | SubjectSpec | None = None,
+
+def make_tracker(backend: str = "mediapipe", subject: str | SubjectSpec | ReplaySpec | None = None,
                  **options) -> PoseBackend:
-    """A backend for one stream, wrapped in a SubjectFollower when ``subject`` is given."""
+    """A backend for one stream, wrapped in a SubjectFollower (or ReplayFollower) when ``subject`` is given."""
+    if isinstance(subject, ReplaySpec):
+        return ReplayFollower(lambda: make_pose_backend(backend, **options), subject)
     spec = parse_subject(subject)
     if spec is None:
         return make_pose_backend(backend, **options)
@@ -53,8 +65,9 @@ def make_tracker(backend: str = "mediapipe", subject: str | SubjectSpec | None =
 class PoseCollector:
     """Run pose frame by frame and keep only the keypoint arrays."""
 
-    def __init__(self, backend: str = "mediapipe", subject: str | SubjectSpec | None = None, **options) -> None:
-        self.spec = parse_subject(subject)
+    def __init__(self, backend: str = "mediapipe", subject: str | SubjectSpec | ReplaySpec | None = None,
+                 **options) -> None:
+        self.spec = subject if isinstance(subject, ReplaySpec) else parse_subject(subject)
         self.tracker = make_tracker(backend, self.spec, **options)
         self.names = self.tracker.names
         self._t: list[float] = []
@@ -88,9 +101,12 @@ class PoseCollector:
         k = len(self.names)
         n = len(self._t)
         lost = np.zeros(n, bool)
-        if isinstance(self.tracker, SubjectFollower):
+        crops = None
+        if isinstance(self.tracker, (SubjectFollower, ReplayFollower)):
             idx = [i for i in self.tracker.lost if i < n]
             lost[idx] = True
+        if isinstance(self.tracker, SubjectFollower):
+            crops = np.array(self.tracker.crops[:n], np.int64).reshape(-1, 4)
         poses = VideoPoses(
             t=np.asarray(self._t, np.float64),
             xy=np.stack(self._xy).astype(np.float32) if n else np.zeros((0, k, 2), np.float32),
@@ -102,6 +118,7 @@ class PoseCollector:
             lost=lost,
             subject=self.spec.describe() if self.spec else None,
             filter_hz=filter_hz,
+            crops=crops,
         )
         if filter_hz:
             from anonymotion.pose.filtering import filter_poses

@@ -4,8 +4,8 @@ The legacy MediaPipe model follows one person and can jump to another one in a
 multi-person video. :class:`SubjectFollower` wraps a backend: the subject is picked once
 (``auto``: the first person the model finds in the full frame; or the person at a point /
 inside a box the user gives), then each frame is cropped around the subject's keypoints of
-the previous frame (with a margin), pose runs on the crop, and keypoints are mapped back
-to full-frame pixels. A detection whose hip centre moved too far from the subject's last
+the previous frame (with a margin; the crop stays put while the subject is well inside
+it), pose runs on the crop, and keypoints are mapped back to full-frame pixels. A detection whose hip centre moved too far from the subject's last
 position, or whose size changed too much, is rejected: that frame is reported as *lost*
 (NaN keypoints), never filled with someone else. The follower is itself a PoseBackend.
 """
@@ -82,6 +82,43 @@ def _hips_and_torso(xy: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray,
     return hip, float(np.linalg.norm(sho - hip))
 
 
+def _most_visible_person(rgb: np.ndarray, make_backend: Callable[[], PoseBackend]
+                         ) -> tuple[tuple[int, int, int, int], PoseFrame, PoseBackend] | None:
+    """The most visible person in the first frame (``--subject auto``).
+
+    The one-person model runs on the full frame and on four overlapping tiles of 60 % size
+    (so smaller people away from the camera are found too); each person found is scored
+    by mean visibility × body height. Returns (region x1, y1, x2, y2 px, its pose in region
+    pixels, the backend that found it — now tracking that person in that region), or None.
+    """
+    h, w = rgb.shape[:2]
+    tw, th = int(w * 0.6), int(h * 0.6)
+    regions = [(0, 0, w, h)] + [(x, y, x + tw, y + th) for y in (0, h - th) for x in (0, w - tw)]
+    best: tuple[float, tuple[int, int, int, int], PoseFrame, PoseBackend] | None = None
+    found = 0
+    for region in regions:
+        x1, y1, x2, y2 = region
+        backend = make_backend()
+        keep = False
+        try:
+            pf = backend.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), 0.0)
+            box = keypoint_box(pf.xy)
+            if box is not None:
+                found += 1
+                quality = float(np.mean(pf.score)) * (box[3] - box[1])
+                if best is None or quality > best[0]:
+                    if best is not None:
+                        best[3].close()
+                    best, keep = (quality, region, pf, backend), True
+        finally:
+            if not keep:
+                backend.close()
+    if best is None:
+        return None
+    log.info("auto subject: %d candidate detections, best in region %s", found, best[1])
+    return best[1], best[2], best[3]
+
+
 class SubjectFollower:
     """A PoseBackend that keeps pose on one subject by cropping around it every frame.
 
@@ -100,7 +137,7 @@ class SubjectFollower:
         spec: SubjectSpec,
         *,
         margin: float = 0.35,
-        max_jump: float = 0.5,
+        max_jump: float = 0.6,
         catch_up: float = 0.05,
         max_reacquire: float = 1.5,
         max_scale_change: float = 1.6,
@@ -117,6 +154,7 @@ class SubjectFollower:
         self.max_scale_change = max_scale_change
         self.min_side = min_side
         self.lost: list[int] = []
+        self.crops: list[tuple[int, int, int, int]] = []  # crop used in each frame (full-frame px)
         self._index = 0
         self._hip: np.ndarray | None = None
         self._torso = 0.0
@@ -134,6 +172,23 @@ class SubjectFollower:
         left = int(round(min(max(cx - sw / 2, 0), w - sw)))
         top = int(round(min(max(cy - sh / 2, 0), h - sh)))
         return left, top, left + sw, top + sh
+
+    def _fits(self, box: tuple[float, float, float, float], w: int, h: int) -> bool:
+        """Keep the current crop while the subject stays well inside it and is not much smaller.
+
+        A crop that does not move with every pixel of keypoint jitter gives the same input
+        to the model for an original and its anonymized copy, so their difference is the
+        anonymization's, not the crop's.
+        """
+        if self._crop is None:
+            return False
+        x1, y1, x2, y2 = self._crop
+        side = max(box[2] - box[0], box[3] - box[1])
+        pad = 0.5 * self.margin * side
+        inside = (box[0] - pad >= x1 or x1 == 0) and (box[1] - pad >= y1 or y1 == 0) \
+            and (box[2] + pad <= x2 or x2 == w) and (box[3] + pad <= y2 or y2 == h)
+        wanted = max(side * (1 + 2 * self.margin), self.min_side)
+        return bool(inside and max(x2 - x1, y2 - y1) <= 2.0 * wanted)
 
     def _initial_crop(self, w: int, h: int) -> tuple[int, int, int, int] | None:
         if self.spec.mode == "box":
@@ -176,11 +231,21 @@ class SubjectFollower:
     def process(self, rgb: np.ndarray, t: float) -> PoseFrame:
         """Pose of the subject in the full (H, W, 3) frame; empty (and recorded as lost) if not found."""
         h, w = rgb.shape[:2]
-        if self._hip is None and self._crop is None:
-            self._crop = self._initial_crop(w, h)
-        crop = self._crop or (0, 0, w, h)
+        best = None
+        if self.spec.mode == "auto" and self._index == 0:
+            best = _most_visible_person(rgb, self._make)
+        if best is not None:  # frame 0 of auto: the chosen candidate, already posed in its region
+            crop, pf, backend = best
+            self._backend.close()
+            self._backend = backend
+            self._crop = crop
+        else:
+            if self._hip is None and self._crop is None:
+                self._crop = self._initial_crop(w, h)
+            crop = self._crop or (0, 0, w, h)
+            pf = self._backend.process(np.ascontiguousarray(rgb[crop[1]:crop[3], crop[0]:crop[2]]), t)
         x1, y1, x2, y2 = crop
-        pf = self._backend.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), t)
+        self.crops.append(crop)
         accepted = False
         if pf.found:
             xy = pf.xy + np.array([x1, y1], np.float32)
@@ -195,7 +260,8 @@ class SubjectFollower:
                     self.acquired_at = self._index
                     log.info("subject (%s) acquired at frame %d", self.spec.describe(), self._index)
                 box = keypoint_box(xy)
-                self._crop = self._square(box, 1 + 2 * self.margin, w, h)  # type: ignore[arg-type]
+                if not self._fits(box, w, h):  # type: ignore[arg-type]
+                    self._crop = self._square(box, 1 + 2 * self.margin, w, h)  # type: ignore[arg-type]
             else:
                 self._reset_backend()
         if not accepted:
@@ -209,6 +275,67 @@ class SubjectFollower:
     def _reset_backend(self) -> None:
         self._backend.close()
         self._backend = self._make()
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """Follow the subject of a reference run: same crop in every frame, same person.
+
+    crops: (T, 4) int x1, y1, x2, y2 used in the reference run; hips: (T, 2) the
+    reference subject's hip centre (NaN where it was lost); torso: (T,) its torso length (px).
+    """
+
+    crops: np.ndarray
+    hips: np.ndarray
+    torso: np.ndarray
+
+    def describe(self) -> str:
+        return "replay of the reference subject"
+
+
+class ReplayFollower:
+    """A PoseBackend that runs pose on the reference run's crops, frame for frame.
+
+    An original and its anonymized copy then give the model exactly the same regions, so
+    a difference is the anonymization's. A detection farther than ``max_jump`` torso
+    lengths from the reference subject's hip centre (someone else) is rejected and the
+    frame reported lost; frames beyond the reference's length use the full frame.
+    """
+
+    def __init__(self, make_backend: Callable[[], PoseBackend], spec: ReplaySpec, *, max_jump: float = 0.5) -> None:
+        self._make = make_backend
+        self._backend = make_backend()
+        self.names = self._backend.names
+        self.spec = spec
+        self.max_jump = max_jump
+        self.lost: list[int] = []
+        self._index = 0
+
+    def process(self, rgb: np.ndarray, t: float) -> PoseFrame:
+        h, w = rgb.shape[:2]
+        i = self._index
+        self._index += 1
+        if i < len(self.spec.crops):
+            x1, y1, x2, y2 = (int(v) for v in self.spec.crops[i])
+        else:
+            x1, y1, x2, y2 = 0, 0, w, h
+        pf = self._backend.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), t)
+        ref_hip = self.spec.hips[i] if i < len(self.spec.hips) else np.array([np.nan, np.nan])
+        if pf.found and np.isfinite(ref_hip).all():
+            xy = (pf.xy + np.array([x1, y1], np.float32)).astype(np.float32)
+            hip, _ = _hips_and_torso(xy, self.names)
+            if np.linalg.norm(hip - ref_hip) <= self.max_jump * float(self.spec.torso[i]):
+                return PoseFrame(xy=xy, score=pf.score, world=pf.world)
+            log.debug("frame %d: detection %.0f px from the reference subject, rejected", i,
+                      float(np.linalg.norm(hip - ref_hip)))
+            self._backend.close()
+            self._backend = self._make()
+        if np.isfinite(ref_hip).all():
+            self.lost.append(i)
+        return PoseFrame.empty(len(self.names))
 
     def close(self) -> None:
         self._backend.close()
