@@ -34,12 +34,12 @@ def test_street_subject_hip_centre_never_jumps(shared_data):
     poses = pose_video(path, subject="auto", max_frames=80)
     hip, torso = _hip_torso(poses)
     valid = np.flatnonzero(np.isfinite(hip).all(axis=1))
-    assert valid.size >= 20, "the subject must be followed for a good part of the clip"
-    # between consecutive frames where the subject is seen: at most half a torso length
+    assert valid.size >= 70, "the subject must be followed for most of the clip"
+    # between consecutive frames where the subject is seen: under a torso length
     # (a switch to another person in this crowd moves the hip by several torso lengths)
     for a, b in zip(valid[:-1], valid[1:]):
         step = np.linalg.norm(hip[b] - hip[a])
-        limit = torso[a] * (0.5 if b == a + 1 else 1.5)
+        limit = torso[a] * (0.75 if b == a + 1 else 1.5)
         assert step <= limit, f"hip centre jumped {step:.0f} px between frames {a} and {b}"
     # every frame without the subject after it was first found is reported as lost
     first = valid[0]
