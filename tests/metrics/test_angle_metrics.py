@@ -36,4 +36,4 @@ def test_verdicts():
     assert verdict(0.5, SD_LIMIT_DEG + 0.1) == "sd"
     assert verdict(5.5, 0.1) == "fail"
     assert verdict(float("nan"), 0.1) == "n/a"
-    assert SD_LIMIT_DEG == pytest.approx(1.2755, abs=1e-3)
+    assert SD_LIMIT_DEG == pytest.approx(5 / (1.96 * 2), abs=0.01)

@@ -13,7 +13,7 @@ import numpy as np
 from anonymotion.kinematics.angles import angle_difference
 
 ACCEPT_DEG = 5.0  # a joint angle is acceptable within 5° (Jiang et al. 2022)
-SD_LIMIT_DEG = ACCEPT_DEG / (1.96 * 2)  # a change of SD below 1.27°
+SD_LIMIT_DEG = 1.27  # a change of SD below 5° / (1.96 · 2) ≈ 1.27° (as the study rounds it)
 
 
 def angle_diffs(ref: np.ndarray, test: np.ndarray, ref_conf: np.ndarray, test_conf: np.ndarray,

@@ -76,7 +76,7 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
         "original re-encoded with the same encoder settings and no anonymization; a visually lossless re-encode "
         "alone already moves the pose, so each method is judged by its <i>excess</i> over the control. "
         f"Verdict: <span class='ok'>ok</span> = excess RMSE ≤ {ACCEPT_DEG:g}° and SD change ≤ "
-        f"{SD_LIMIT_DEG:.2f}°; <span class='sd'>sd</span> = SD change above {SD_LIMIT_DEG:.2f}°; "
+        f"{SD_LIMIT_DEG:g}°; <span class='sd'>sd</span> = SD change above {SD_LIMIT_DEG:g}°; "
         f"<span class='fail'>fail</span> = excess RMSE above {ACCEPT_DEG:g}°. EPE in pixels over keypoints "
         "with score ≥ threshold in both videos; PTK = keypoints detected in the output / in the original; "
         "PCK@α = share within α × torso length.</p>",
