@@ -150,8 +150,8 @@ def coverage(video: Path, output: Path, faces: list[np.ndarray]) -> tuple[int, i
 
 # ---------------------------------------------------------------------------- our direct loop
 
-def direct_run(video: Path, output: Path, every: int) -> None:
-    """Our detector + tracker + blur + writer, detecting on every ``every``-th frame."""
+def direct_run(video: Path, output: Path, every: int, method_name: str = "blur") -> None:
+    """Our detector + tracker + method + writer, detecting on every ``every``-th frame."""
     from anonymotion.anonymize.methods import make_method
     from anonymotion.detect.faces import make_face_detector
     from anonymotion.io.video import iter_frames, probe
@@ -159,7 +159,7 @@ def direct_run(video: Path, output: Path, every: int) -> None:
     from anonymotion.track import RegionTracker
 
     info = probe(video)
-    det, tracker, method = make_face_detector(), RegionTracker(), make_method("blur")
+    det, tracker, method = make_face_detector(), RegionTracker(), make_method(method_name)
     queue = []
     with VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps) as writer:
         def emit(ready):
@@ -184,31 +184,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours-args", default="", help="extra arguments for `anonymotion anonymize`")
     ap.add_argument("--engine", choices=("cli", "direct"), default="cli")
     ap.add_argument("--detect-every", type=int, default=1, help="direct engine only")
+    ap.add_argument("--fill", choices=("blur", "solid"), default="blur",
+                    help="blur: both tools' default; solid: ours --method block, deface --replacewith "
+                         "solid (compares detection and tracking without the blur strength)")
     ap.add_argument("--backends", default="opencv,onnxrt", help="deface backends to try")
     ap.add_argument("--skip-deface", action="store_true", help="reuse the last deface run's numbers")
     ap.add_argument("--_direct", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._direct:
-        direct_run(args._direct[0], args._direct[1], args.detect_every)
+        direct_run(args._direct[0], args._direct[1], args.detect_every,
+                   "block" if args.fill == "solid" else "blur")
         return 0
 
     video = args.video.resolve()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     frames = frame_count(video)
-    print(f"video: {video} ({frames} frames); machine: {os.cpu_count()} CPUs; "
+    print(f"fill: {args.fill}; video: {video} ({frames} frames); machine: {os.cpu_count()} CPUs; "
           f"load average {os.getloadavg()[0]:.1f}")
 
     deface_runs: list[Run] = []
-    saved = work / "deface_runs.json"
+    saved = work / f"deface_runs_{args.fill}.json"
     if args.skip_deface and saved.exists():
         for d in json.loads(saved.read_text()):
             deface_runs.append(Run(d["tool"], Path(d["output"]), d["ok"], d["wall"], d["cpu"],
                                    d["frames"], d["error"]))
     else:
         for backend in [b for b in args.backends.split(",") if b]:
-            out = work / f"deface_{backend}.mp4"
+            out = work / f"deface_{backend}_{args.fill}.mp4"
             cmd = [str(VENV_BIN / "deface"), str(video), "-o", str(out), "--backend", backend]
+            if args.fill == "solid":
+                cmd += ["--replacewith", "solid"]
             deface_runs.append(run_timed(f"deface --backend {backend}", cmd, out, frames))
         saved.write_text(json.dumps([{**r.__dict__, "output": str(r.output)} for r in deface_runs]))
     for r in deface_runs:
@@ -220,13 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     deface = max(ok, key=lambda r: r.fps)
 
-    ours_out = work / "anonymotion.mp4"
+    ours_out = work / f"anonymotion_{args.fill}.mp4"
     if args.engine == "cli":
         cmd = [str(VENV_BIN / "anonymotion"), "anonymize", str(video), "-o", str(ours_out), "--quiet",
-               *shlex.split(args.ours_args)]
+               *(["--method", "block"] if args.fill == "solid" else []), *shlex.split(args.ours_args)]
         label = "anonymotion " + (args.ours_args or "(defaults)")
     else:
-        cmd = [sys.executable, __file__, "--detect-every", str(args.detect_every),
+        cmd = [sys.executable, __file__, "--detect-every", str(args.detect_every), "--fill", args.fill,
                "--_direct", str(video), str(ours_out)]
         label = f"anonymotion direct loop, detect every {args.detect_every}"
     ours = run_timed(label, cmd, ours_out, frames)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonymotion.track import HELD_SCALE, RegionTracker, iou_matrix, match
+from anonymotion.track import HELD_SCALE, RegionTracker, detect_every, iou_matrix, match
 from anonymotion.types import Regions
 
 FPS = 25.0
@@ -187,3 +187,9 @@ def test_iou_and_match_helpers() -> None:
     np.testing.assert_allclose(iou_matrix(a, b), [[1 / 3, 0.0]])
     assert match(a, b, 0.2) == [(0, 0)]
     assert match(a, b[1:], 0.2) == []
+
+
+def test_detect_every_keeps_detections_close_in_time() -> None:
+    assert [detect_every(f) for f in (15, 24, 25, 30, 50, 60)] == [1, 2, 2, 2, 3, 4]
+    assert detect_every(50, hold=0) == 1 and detect_every(0) == 1
+    assert detect_every(240, hold=0.05) == 6  # capped at half the hold

@@ -42,6 +42,22 @@ DUPLICATE_IOU = 0.5  # a held box overlapping a kept box this much covers the sa
 CENTRE_FRACTION = 0.75  # detections whose centre is this close (x box size) to a track may link
 
 
+DETECT_INTERVAL = 0.065  # seconds between face-detector runs by default (3 frames at 50 fps)
+
+
+def detect_every(fps: float, hold: float = 0.2, interval: float = DETECT_INTERVAL) -> int:
+    """Run the face detector on every n-th frame: n for a video at ``fps`` frames/s.
+
+    About ``interval`` seconds apart (2 frames at 24-30 fps, 3 at 50, 4 at 60), never more
+    than half of ``hold`` so one missed detection is still interpolated; 1 when fps is
+    unknown or hold is 0. Frames in between are pushed to the tracker as ``None``.
+    """
+    if fps <= 0 or hold <= 0:
+        return 1
+    n = min(round(interval * fps), int(hold / 2 * fps + 1e-9))
+    return max(1, n)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N, 4) with every box in b (M, 4), boxes x1, y1, x2, y2 -> (N, M)."""
     if len(a) == 0 or len(b) == 0:
