@@ -176,12 +176,16 @@ def model_path() -> Path:
 
 
 def _session() -> Any:
-    """The process's onnxruntime session (CPU, ANONYMOTION_ORT_THREADS or 2 intra-op threads)."""
-    return _session_for(int(os.environ.get("ANONYMOTION_ORT_THREADS", ORT_THREADS)))
+    """The process's onnxruntime session (CPU, ANONYMOTION_ORT_THREADS or 2 intra-op threads).
+
+    Keyed by process id too, so a forked worker builds its own instead of inheriting one
+    whose thread pool did not survive the fork.
+    """
+    return _session_for(int(os.environ.get("ANONYMOTION_ORT_THREADS", ORT_THREADS)), os.getpid())
 
 
 @lru_cache(maxsize=2)
-def _session_for(threads: int) -> Any:
+def _session_for(threads: int, pid: int) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
