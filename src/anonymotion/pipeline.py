@@ -9,11 +9,11 @@ written under a temporary name and renamed only when complete.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +23,14 @@ import numpy as np
 
 from anonymotion.anonymize.methods import Method, make_method
 from anonymotion.config import AnonymizeConfig
-from anonymotion.detect.sources import make_sources, merge
+from anonymotion.detect.sources import make_sources
 from anonymotion.errors import ConfigError
 from anonymotion.io.images import is_image, read_image, write_image
-from anonymotion.io.metadata import describe_container, library_versions, sha256_file
+from anonymotion.manifest import info_dict, write_manifest
 from anonymotion.io.video import iter_frames, probe
 from anonymotion.io.writer import VideoWriter, commit_file, ensure_writable_dir, temp_path_for
-from anonymotion.types import Frame, Regions
+from anonymotion.stream import RegionStream, select
+from anonymotion.types import Frame, Regions, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +116,61 @@ def _build_methods(names: list[str], config: AnonymizeConfig) -> dict[str, Metho
     return methods
 
 
-def _source_names(methods: dict[str, Method], config: AnonymizeConfig) -> tuple[str, ...]:
+def method_sources(method: Method, config: AnonymizeConfig) -> tuple[str, ...]:
+    """Region sources a method is given: the user's ``--regions``, else the method's own default."""
     if config.regions:
         return tuple(config.regions)
-    names: list[str] = []
-    for m in methods.values():
-        for n in getattr(m, "default_regions", ("faces",) if m.name != "reencode" else ()):
-            if n not in names:
-                names.append(n)
-    return tuple(names)
+    return tuple(getattr(method, "default_regions", ("faces",)))
+
+
+class _Output:
+    """One method's output: its video writer, its regions log and its counts."""
+
+    def __init__(self, name: str, method: Method, output: Path, sources: tuple[str, ...],
+                 info: VideoInfo, config: AnonymizeConfig, audio: dict | None) -> None:
+        self.name, self.method, self.output, self.sources = name, method, output, sources
+        self.frames = self.detected = self.held = 0
+        self.tracks: set[tuple[str, int]] = set()
+        self.regions_path = sidecar(output, "regions.jsonl")
+        self.writer = VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps,
+                                  crf=config.crf, preset=config.preset, audio=audio)
+        self._tmp = temp_path_for(self.regions_path)
+        self._log = open(self._tmp, "w", encoding="utf-8")
+        self._takes_time = "t" in inspect.signature(method.apply).parameters
+        if hasattr(method, "output_csv"):  # the skeleton method writes its keypoints beside the video
+            method.output_csv = sidecar(output, "keypoints.csv")  # type: ignore[attr-defined]
+            method.fps = info.fps  # type: ignore[attr-defined]
+
+    def apply(self, frame: Frame, regions: Regions) -> np.ndarray:
+        """The method's frame; methods whose apply takes ``t`` (skeleton's CSV) get the frame time."""
+        if self._takes_time:
+            return self.method.apply(frame.rgb, regions, t=frame.t)  # type: ignore[call-arg]
+        return self.method.apply(frame.rgb, regions)
+
+    def write(self, frame: Frame, regions: Regions, rgb: np.ndarray) -> None:
+        self.frames += 1
+        self.held += sum(1 for s in regions.sources if s == "held")
+        self.detected += sum(1 for s in regions.sources if s != "held")
+        self.tracks.update((s, int(i)) for s, i in zip(regions.sources, regions.track_ids) if i >= 0)
+        self._log.write(json.dumps({"frame": frame.index, "t": round(frame.t, 6),
+                                    "regions": regions.to_records()}) + "\n")
+        self.writer.write(rgb, frame.pts if frame.pts is not None else frame.index)
+
+    def close(self) -> None:
+        self.writer.close()
+        self._log.close()
+        commit_file(self._tmp, self.regions_path)
+        close = getattr(self.method, "close", None)
+        if callable(close):
+            close()
+
+    def abort(self) -> None:
+        self.writer.abort()
+        self._log.close()
+        self._tmp.unlink(missing_ok=True)
+        abort = getattr(self.method, "abort", None) or getattr(self.method, "close", None)
+        if callable(abort):
+            abort()
 
 
 def anonymize_methods(
@@ -136,117 +183,90 @@ def anonymize_methods(
 ) -> dict[str, AnonymizeResult]:
     """Anonymize one video with several methods in ONE decode and detection pass.
 
-    outputs: method name -> output .mp4 path (e.g. {"reencode": a, "blur": b}).
-    frame_sink(method, index, t, rgb) receives each anonymized frame before encoding.
-    Returns method name -> AnonymizeResult.
+    outputs: method name -> output .mp4 path (e.g. {"reencode": a, "blur": b}). Each method
+    gets the regions of its own sources only (faces, head, body ...). frame_sink(method,
+    index, t, rgb) receives each anonymized frame before encoding. Returns name -> result.
     """
-    from anonymotion.track import RegionTracker
-
     path = Path(path)
     config = (config or AnonymizeConfig()).validated()
     for output in outputs.values():
         _check_output(path, Path(output))
     info = probe(path, config.limits)
     methods = _build_methods(list(outputs), config)
-    sources = make_sources(_source_names(methods, config), config)
-    tracker = RegionTracker(hold=config.hold)
-    audio_spec = None
-    if config.keep_audio and info.has_audio:
-        audio_spec = _audio_spec(path)
-    writers: dict[str, VideoWriter] = {}
-    region_logs: dict[str, tuple[Path, Any]] = {}
+    wanted = {name: method_sources(m, config) for name, m in methods.items()}
+    source_names = tuple(dict.fromkeys(n for names in wanted.values() for n in names))
+    try:
+        built = make_sources(source_names, config)
+    except ValueError as exc:
+        raise ConfigError(None, str(exc)) from None
+    stream = RegionStream(dict(zip(source_names, built)), hold=config.hold)
+    audio = _audio_spec(path) if config.keep_audio and info.has_audio else None
+    outs: dict[str, _Output] = {}
     recovery = None
-    pending: deque[tuple[Frame, np.ndarray | None]] = deque()
-    counts = {"faces": 0, "held": 0, "frames": 0}
-    track_ids: set[int] = set()
     total = info.frame_count or int(round(info.duration * info.fps)) or 0
+    done = 0
     started = time.monotonic()
 
-    def emit(index: int, regions: Regions) -> None:
-        frame, mask = pending.popleft()
-        assert frame.index == index, (frame.index, index)
-        if mask is not None:
-            regions = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources, mask)
-        counts["frames"] += 1
-        counts["held"] += sum(1 for s in regions.sources if s == "held")
-        counts["faces"] += sum(1 for s in regions.sources if s != "held")
-        track_ids.update(int(i) for i in regions.track_ids if i >= 0)
-        line = json.dumps({"frame": frame.index, "t": round(frame.t, 6), "regions": regions.to_records()})
-        for name, method in methods.items():
-            rgb = method.apply(frame.rgb, regions)
+    def emit(frame: Frame, found: dict[str, Regions]) -> None:
+        nonlocal done
+        h, w = frame.rgb.shape[:2]
+        for name, out in outs.items():
+            regions = select(found, out.sources, h, w)
+            rgb = out.apply(frame, regions)
             if frame_sink is not None:
                 frame_sink(name, frame.index, frame.t, rgb)
             if recovery is not None and name == config.method:
                 recovery.add(frame.index, frame.rgb, rgb, regions)
-            writers[name].write(rgb, frame.pts if frame.pts is not None else frame.index)
-            region_logs[name][1].write(line + "\n")
+            out.write(frame, regions, rgb)
+        done += 1
         if progress is not None:
-            progress(counts["frames"], max(total, counts["frames"]))
+            progress(done, max(total, done))
 
     try:
         for name, output in outputs.items():
-            output = Path(output)
-            writers[name] = VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps,
-                                        crf=config.crf, preset=config.preset, audio=audio_spec)
-            tmp = temp_path_for(sidecar(output, "regions.jsonl"))
-            region_logs[name] = (tmp, open(tmp, "w", encoding="utf-8"))
+            outs[name] = _Output(name, methods[name], Path(output), wanted[name], info, config, audio)
         if config.recoverable:
             from anonymotion.anonymize.recoverable import RecoveryWriter, load_key
 
             key = load_key(config.key_file, config.passphrase_env)
             recovery = RecoveryWriter(sidecar(Path(outputs[config.method]), "recovery"), key, info)
         audio_sink = None
-        if audio_spec is not None:
+        if audio is not None:
             def audio_sink(af: Any) -> None:
-                for w in writers.values():
-                    w.write_audio(af)
+                for out in outs.values():
+                    out.writer.write_audio(af)
         if progress is not None:
             progress(0, total)
         for frame in iter_frames(path, info, audio_sink=audio_sink):
-            h, w = frame.rgb.shape[:2]
-            regions = merge([s.detect(frame.rgb, frame.t) for s in sources], h, w)
-            boxes_only = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources)
-            pending.append((frame, regions.mask))
-            for index, final in tracker.push(frame.index, frame.t, boxes_only):
-                emit(index, final)
-        for index, final in tracker.flush():
-            emit(index, final)
-        results: dict[str, AnonymizeResult] = {}
-        for name, output in outputs.items():
-            output = Path(output)
-            writers[name].close()
-            tmp, fh = region_logs[name]
-            fh.close()
-            regions_path = sidecar(output, "regions.jsonl")
-            commit_file(tmp, regions_path)
-            results[name] = AnonymizeResult(
-                input=path, output=output, method=name, regions_path=regions_path,
-                manifest_path=sidecar(output, "manifest.json"), frames=counts["frames"],
-                faces=counts["faces"], held=counts["held"], tracks=len(track_ids), gaps=list(tracker.gaps),
-            )
+            for ready, found in stream.push(frame):
+                emit(ready, found)
+        for ready, found in stream.flush():
+            emit(ready, found)
+        for out in outs.values():
+            out.close()
         if recovery is not None:
             recovery.close(Path(outputs[config.method]))
     except BaseException:
-        for w in writers.values():
-            w.abort()
-        for tmp, fh in region_logs.values():
-            fh.close()
-            tmp.unlink(missing_ok=True)
+        for out in outs.values():
+            out.abort()
         if recovery is not None:
             recovery.abort()
         raise
     finally:
-        for s in sources:
-            s.close()
-        for m in methods.values():
-            close = getattr(m, "close", None)
-            if callable(close):
-                close()
+        stream.close()
     elapsed = time.monotonic() - started
-    for name, result in results.items():
+    results: dict[str, AnonymizeResult] = {}
+    for name, out in outs.items():
+        result = AnonymizeResult(
+            input=path, output=out.output, method=name, regions_path=out.regions_path,
+            manifest_path=sidecar(out.output, "manifest.json"), frames=out.frames, faces=out.detected,
+            held=out.held, tracks=len(out.tracks),
+            gaps=[g for g in stream.gaps if g["source"] in out.sources],
+        )
         if config.audit and name == config.method:
             result.audit = _audit(path, result.output)
-        _write_manifest(result, config.with_overrides(method=name), info_dict(info), elapsed)
+        write_manifest(result, config.with_overrides(method=name), info_dict(info), elapsed)
+        results[name] = result
     return results
 
 
@@ -271,63 +291,6 @@ def _audio_spec(path: Path) -> dict | None:
                 "layout": layout if layout in ("mono", "stereo") else "stereo"}
 
 
-def info_dict(info: Any) -> dict[str, Any]:
-    return {
-        "container": info.container, "codec": info.codec, "width": info.width, "height": info.height,
-        "rotation": info.rotation, "fps": round(info.fps, 4), "frames": info.frame_count,
-        "duration": round(info.duration, 4), "pix_fmt": info.pix_fmt, "streams": list(info.stream_kinds),
-    }
-
-
-def _write_manifest(result: AnonymizeResult, config: AnonymizeConfig, info: dict[str, Any],
-                    elapsed: float) -> None:
-    """Write ``*.manifest.json``: input hash, method and parameters, versions, what was dropped."""
-    dropped: dict[str, Any] = {}
-    try:
-        src = describe_container(result.input) if not is_image(result.input) else None
-    except Exception as exc:  # noqa: BLE001 - describing is best effort; the output is already safe
-        log.warning("%s: could not list the input's metadata (%s)", result.input, exc)
-        src = None
-    if src is not None:
-        kept_audio = config.keep_audio
-        dropped = {
-            "container_tags": src["container_tags"],
-            "stream_tags": sorted({t for s in src["streams"] for t in s["tags"]}),
-            "streams": [
-                {"index": s["index"], "type": s["type"], "codec": s["codec"]}
-                for s in src["streams"]
-                if not (s["type"] == "video" and s["index"] == _first_of(src, "video"))
-                and not (kept_audio and s["type"] == "audio" and s["index"] == _first_of(src, "audio"))
-            ],
-            "chapters": src["chapters"],
-        }
-    else:
-        dropped = {"image_metadata": "all (EXIF, XMP, IPTC, ICC, comments, text chunks)"}
-    manifest = {
-        "anonymotion_manifest": 1,
-        "input": {"name": result.input.name, "sha256": sha256_file(result.input), **info},
-        "output": {"name": result.output.name, "sha256": sha256_file(result.output)},
-        "method": result.method,
-        "parameters": config.to_json(),
-        "frames_in": info.get("frames"),
-        "frames_out": result.frames,
-        "regions": {"detected": result.faces, "held": result.held, "tracks": result.tracks,
-                    "gaps_filled": len(result.gaps)},
-        "dropped": dropped,
-        "audio": "re-encoded (AAC)" if config.keep_audio and "audio" in info.get("streams", []) else "dropped",
-        "versions": library_versions(),
-        "seconds": round(elapsed, 3),
-        "audit": result.audit,
-    }
-    tmp = temp_path_for(result.manifest_path)
-    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    commit_file(tmp, result.manifest_path)
-
-
-def _first_of(src: dict[str, Any], kind: str) -> int | None:
-    return next((s["index"] for s in src["streams"] if s["type"] == kind), None)
-
-
 def _anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
                      progress: Progress | None) -> AnonymizeResult:
     """Images: detect, apply, write pixels only (no metadata), plus regions and manifest."""
@@ -335,10 +298,14 @@ def _anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
     rgb = read_image(path)
     methods = _build_methods([config.method], config)
     method = methods[config.method]
-    sources = make_sources(_source_names(methods, config), config)
+    names = method_sources(method, config)
+    try:
+        sources = make_sources(names, config)
+    except ValueError as exc:
+        raise ConfigError(None, str(exc)) from None
     try:
         h, w = rgb.shape[:2]
-        regions = merge([s.detect(rgb, 0.0) for s in sources], h, w)
+        regions = select({n: s.detect(rgb, 0.0) for n, s in zip(names, sources)}, names, h, w)
     finally:
         for s in sources:
             s.close()
@@ -359,5 +326,5 @@ def _anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
                              manifest_path=sidecar(output, "manifest.json"), frames=1,
                              faces=len(regions), held=0, tracks=len(regions))
     info = {"width": w, "height": h, "frames": 1, "streams": ["image"]}
-    _write_manifest(result, config, info, 0.0)
+    write_manifest(result, config, info, 0.0)
     return result

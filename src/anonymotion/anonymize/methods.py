@@ -23,6 +23,7 @@ class Method(Protocol):
     """The interface every anonymization method implements."""
 
     name: str
+    default_regions: tuple[str, ...]  # region sources it needs when the user names none
 
     def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
         """Return the anonymized (H, W, 3) uint8 frame; ``rgb`` itself is not modified."""
@@ -40,6 +41,7 @@ class RegionMethod:
     shape: str = "ellipse"
     mask_scale: float = 1.3
     name: ClassVar[str] = "region"
+    default_regions: ClassVar[tuple[str, ...]] = ("faces",)
 
     def margin(self, size: float) -> int:
         """Extra context (px) read around a region of ``size`` px so its edges transform cleanly."""
@@ -137,6 +139,7 @@ class NoChange:
     """The ``reencode`` control: frames pass unchanged (only the codec acts on them)."""
 
     name: ClassVar[str] = "reencode"
+    default_regions: ClassVar[tuple[str, ...]] = ()
 
     def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
         return rgb
