@@ -5,10 +5,12 @@
 
 Without --folder, a folder is built in a temporary directory from the shared lab clips
 (../shared/data/lab_single/cam01..04.mp4): ``--files`` segments of ``--frames`` frames,
-scaled by ``--scale``. For each worker count a LocalCluster (processes, 1 thread each) is
-started and warmed up first; the time measured is the batch run itself (planning, hashing,
+scaled by ``--scale``. For each worker count the LocalCluster ``anonymotion batch --workers N``
+uses (processes, 1 thread each, native thread pools sharing the cores) is started and
+warmed up first; the time measured is the batch run itself (planning, hashing,
 anonymizing every file, manifest, report) into a fresh output folder. Prints seconds,
-files/min and frames/s per worker count and the scaling ratio against the first count.
+files/min, frames/s and the workers' CPU time per worker count, and the scaling ratio
+against the first count.
 The machine's load average is printed too: on a shared machine the ratio is only as good
 as the cores left free.
 """
@@ -69,23 +71,33 @@ def build_folder(folder: Path, files: int, frames: int, scale: float) -> Path:
     return folder
 
 
-def measure(folder: Path, out: Path, workers: int, method: str) -> tuple[float, int, int]:
-    """(seconds, files, frames) of one batch run on a warmed-up LocalCluster of ``workers``."""
-    from distributed import Client, LocalCluster
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this (worker) process and its threads."""
+    import resource
 
-    from anonymotion.batch.runner import run_batch
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(folder: Path, out: Path, workers: int, method: str) -> tuple[float, int, int, float]:
+    """(seconds, files, frames, worker CPU seconds) of one batch run on a warmed-up LocalCluster
+    of ``workers`` (the same cluster ``anonymotion batch --workers N`` starts)."""
+    from distributed import Client
+
+    from anonymotion.batch.runner import local_cluster, run_batch
     from anonymotion.config import AnonymizeConfig
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
+    with local_cluster(workers, dashboard_address=":0") as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         client.run(lambda: __import__("anonymotion.pipeline"))  # imports paid before timing
+        cpu0 = sum(client.run(_cpu_seconds).values())
         t0 = time.perf_counter()
         summary = run_batch(folder, out, AnonymizeConfig(), method, client=client, quiet=True, report=True)
         seconds = time.perf_counter() - t0
+        cpu = sum(client.run(_cpu_seconds).values()) - cpu0
     if summary.failed:
         sys.exit(f"batch failed: {summary.failed}")
-    return seconds, summary.processed, summary.frames
+    return seconds, summary.processed, summary.frames, cpu
 
 
 def main() -> None:
@@ -104,11 +116,12 @@ def main() -> None:
               f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         rates = {}
         for w in counts:
-            seconds, files, frames = measure(folder, Path(tmp) / f"out{w}", w, args.method)
+            seconds, files, frames, cpu = measure(folder, Path(tmp) / f"out{w}", w, args.method)
             rates[w] = files / seconds * 60
             print(f"{w} worker(s): {files} files, {frames} frames in {seconds:.1f} s -> "
-                  f"{rates[w]:.1f} files/min, {frames / seconds:.1f} frames/s "
-                  f"(load average {os.getloadavg()[0]:.1f})")
+                  f"{rates[w]:.1f} files/min, {frames / seconds:.1f} frames/s; workers used {cpu:.0f} CPU s "
+                  f"({cpu / files:.1f} per file, {cpu / seconds:.2f} cores busy on average; "
+                  f"load average {os.getloadavg()[0]:.1f})")
         base = counts[0]
         for w in counts[1:]:
             print(f"scaling {w} vs {base} worker(s): {rates[w] / rates[base]:.2f}x (ideal {w / base:.0f}x)")

@@ -17,9 +17,11 @@ import pytest
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
     """A LocalCluster of 2 worker processes with 1 thread each (as ``batch`` starts by default)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    from anonymotion.batch.runner import local_cluster
+
+    cluster = local_cluster(2, dashboard_address=":0")
     client = Client(cluster)
     try:
         yield client

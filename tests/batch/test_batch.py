@@ -174,6 +174,16 @@ def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, cu
     assert "RM-ANOVA p" in html and "Privacy audit" in html and "Δ RMSE" in html
 
 
+def test_local_cluster_shares_the_cores(dask_client) -> None:
+    from anonymotion.batch.runner import default_workers
+
+    info = dask_client.scheduler_info()["workers"].values()
+    assert len(info) == 2 and all(w["nthreads"] == 1 for w in info)
+    expected = os.environ.get("ANONYMOTION_ORT_THREADS", str(max(1, default_workers() // 2)))
+    threads = dask_client.run(lambda: __import__("os").environ.get("ANONYMOTION_ORT_THREADS"))
+    assert set(threads.values()) == {expected}
+
+
 def test_existing_cluster_by_scheduler_address(tmp_path: Path, clip_factory, dask_client) -> None:
     clip_factory("a.mp4", frames=5)
     address = dask_client.scheduler.address

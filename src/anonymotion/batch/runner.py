@@ -220,7 +220,7 @@ class _Progress:
 
 def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     """(client, cluster): connect to ``scheduler`` or start a LocalCluster of ``workers`` processes."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if not logging.getLogger().isEnabledFor(logging.INFO):  # Dask logs every start/stop at INFO
         logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -229,8 +229,24 @@ def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
             return Client(scheduler, timeout=CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as exc:
             raise ConfigError(None, f"--scheduler {scheduler}: cannot connect ({exc})") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:8787")
+    cluster = local_cluster(workers)
     return Client(cluster), cluster
+
+
+def worker_env(workers: int, cores: int | None = None) -> dict[str, str]:
+    """Thread counts for the native libraries of each worker process: the cores shared out
+    (at least 1), so N single-threaded workers do not each start a pool as large as the
+    machine. Variables the user has set are left alone."""
+    share = str(max(1, (cores or default_workers()) // max(1, workers)))
+    return {k: share for k in ("ANONYMOTION_ORT_THREADS", "OMP_NUM_THREADS") if k not in os.environ}
+
+
+def local_cluster(workers: int, dashboard_address: str = "127.0.0.1:8787") -> Any:
+    """A LocalCluster of ``workers`` processes with one thread each (the models are not thread-safe)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
+                        env=worker_env(workers))
 
 
 def dashboard_link(client: Any, local: bool) -> str | None:
