@@ -203,6 +203,18 @@ def test_image_is_anonymized_into_the_same_format_without_metadata(client, tmp_p
     assert not (tmp_path / "data" / "jobs" / job_id / "original.jpg").exists()
 
 
+def test_keep_original_setting_keeps_the_upload_until_retention(server, tmp_path, upload, wait_for):
+    client = server(keep_original=True)
+    png = tmp_path / "p.png"
+    Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(png)
+    job_id = upload(client, png, name="p.png", content_type="image/png").json()["id"]
+    client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "pixelate"})
+    state = wait_for(client, job_id, "anonymize")
+    assert state["stages"]["anonymize"]["state"] == "done" and state["original_kept"] is True
+    assert (tmp_path / "data" / "jobs" / job_id / "original.png").is_file()
+    assert state["downloads"]["anonymized"]["filename"] == "anonymized.png"
+
+
 def test_unknown_and_expired_ids_get_the_same_404(server, clip_factory, tmp_path, upload):
     client = server(retention_seconds=0.5)
     job_id = upload(client, clip_factory(frames=3)).json()["id"]
@@ -246,7 +258,7 @@ def test_background_sweeper_runs_on_its_own(server, clip_factory, tmp_path, uplo
 def test_restart_marks_the_interrupted_job_failed_removes_partial_files_and_retry_works(server, clip_factory,
                                                                                           tmp_path, upload, wait_for):
     first = server()
-    clip = clip_factory(frames=400, size=(320, 240))
+    clip = clip_factory(frames=150, size=(256, 192))
     job_id = upload(first, clip).json()["id"]
     first.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
     while True:  # wait until the worker is encoding frames
@@ -270,12 +282,12 @@ def test_restart_marks_the_interrupted_job_failed_removes_partial_files_and_retr
     assert second.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"}).status_code == 202
     state = wait_for(second, job_id, "anonymize")
     assert state["stages"]["anonymize"]["state"] == "done"
-    assert state["stages"]["anonymize"]["result"]["frames"] == 400
+    assert state["stages"]["anonymize"]["result"]["frames"] == 150
 
 
 def test_two_jobs_run_at_the_same_time(server, clip_factory, tmp_path, upload, wait_for):
     client = server(workers=2)
-    clip = clip_factory(frames=150, size=(256, 192))
+    clip = clip_factory(frames=60, size=(192, 144))
     ids = [upload(client, clip).json()["id"] for _ in range(2)]
     for job_id in ids:
         assert client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"}).status_code == 202

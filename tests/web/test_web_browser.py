@@ -77,7 +77,7 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
             page.select_option("#method", "blur")
             page.click("#anonymize-button")
             page.wait_for_selector("#anonymize-summary")
-            assert "Blur applied to 100 frames" in page.inner_text("#anonymize-summary")
+            assert "Face blur applied to 100 frames" in page.inner_text("#anonymize-summary")
 
             # 3 Test: pose on both videos, angle numbers for knees and elbows
             page.click("#test-button")

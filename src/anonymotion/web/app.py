@@ -28,13 +28,17 @@ from anonymotion.web import files, security, uploads
 from anonymotion.web.jobs import Job, JobStore, new_job_id
 from anonymotion.web.settings import Settings, load_settings
 from anonymotion.web.sweeper import Sweeper, clear_incoming
-from anonymotion.web.worker import Runner, audit_available
+from anonymotion.web.worker import LEVELS, Runner, audit_available
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 NOT_FOUND = "No such job. It may have expired and been deleted."
-METHOD_LABELS = {"blur": "Blur", "pixelate": "Pixelate", "block": "Solid block"}
+METHOD_LABELS = {
+    "blur": "Face blur", "pixelate": "Face pixelate", "block": "Face solid block",
+    "head": "Head blur (from pose keypoints)", "body-blur": "Whole body blur", "body-pixelate": "Whole body pixelate",
+    "body-block": "Whole body solid", "lowres": "Low resolution (whole frame)", "skeleton": "Skeleton only (no image)",
+}
 LEVEL_LABELS = {1: "Light", 2: "Standard", 3: "Strong", 4: "Maximum"}
 INTERRUPTED = "interrupted by a server restart; its partial files were removed. Retry to run it again."
 
@@ -55,7 +59,8 @@ def available_methods() -> list[dict[str, str]]:
     _load_extra_methods()
     names = [n for n in METHODS if n != "reencode"]
     names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
-    return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").capitalize())} for n in names]
+    return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").replace("-", " ").capitalize()),
+             "levels": n in LEVELS} for n in names]
 
 
 def job_to_api(job: Job, request: Request) -> dict[str, Any]:

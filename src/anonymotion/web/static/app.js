@@ -121,6 +121,13 @@
 
   var anonForm = $("anonymize-form");
   if (anonForm) {
+    var method = $("method"), level = $("level");
+    var syncLevel = function () {  /* some methods have no strength setting */
+      var opt = method.options[method.selectedIndex];
+      level.disabled = !opt || opt.dataset.levels !== "yes";
+    };
+    method.addEventListener("change", syncLevel);
+    syncLevel();
     anonForm.addEventListener("submit", function (e) {
       e.preventDefault();
       startStage(anonForm, $("anonymize-button"), {
