@@ -333,6 +333,8 @@ def run_batch(
                 continue
             digest = hash_input(task.input, manifest.entries.get(task.key))
             if not force and manifest.is_done(task.key, digest[0], params_fp):
+                entry = manifest.entries[task.key]
+                entry.size, entry.mtime_ns = digest[1], digest[2]  # touched, same content: no rehash next time
                 skipped += 1
                 continue
             todo.append((task, params_fp, digest))
@@ -348,8 +350,9 @@ def run_batch(
                 if scheduler is None and client is None:  # our local workers are gone: nobody writes here now
                     remove_stale_temps(output_dir)
                 raise
+        keys = {t.key for t in tasks}
         summary.failed = sorted((k, e.error or "") for k, e in manifest.entries.items()
-                                if e.status == "failed" and k in {t.key for t in tasks})
+                                if e.status == "failed" and k in keys)
         manifest.save()
         if report:
             from anonymotion.batch.report import write_report
