@@ -14,7 +14,7 @@ import logging
 import math
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,6 @@ class Task:
     audit: bool = False
     threshold: float = 0.5
     coco: Any = None
-    frames_hint: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Reporter:
