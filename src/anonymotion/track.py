@@ -15,8 +15,9 @@ the frame's residual common shift. Then:
 
 Regions added by the tracker have source ``"held"``; their boxes are grown by 25 % about
 the centre (a held box is a guess: shaky or non-linear motion between detections must stay
-inside), and a held box that duplicates a kept box (IoU > 0.5) is dropped. Output is delayed by a little more than
-``hold`` seconds, so the caller keeps at most that many decoded frames in memory.
+inside), and a held box that duplicates a kept box (IoU > 0.5) is dropped. Output is
+delayed by ``hold`` plus two frame intervals, so the caller keeps only that many decoded
+frames in memory.
 
 ``push(index, t, None)`` means "frame not examined" (the detector was skipped on it, e.g.
 when detecting on every n-th frame only): the frame is filled from the tracks around it
@@ -40,8 +41,6 @@ _EPS = 1e-6
 HELD_SCALE = 1.25  # a held box is a guess: grown about its centre so a face that moved stays inside
 DUPLICATE_IOU = 0.5  # a held box overlapping a kept box this much covers the same face: dropped
 CENTRE_FRACTION = 0.75  # detections whose centre is this close (x box size) to a track may link
-
-
 DETECT_INTERVAL = 0.065  # seconds between face-detector runs by default (3 frames at 50 fps)
 
 
@@ -123,6 +122,7 @@ def match(tracks: np.ndarray, dets: np.ndarray, iou: float) -> list[tuple[int, i
 
 
 VELOCITY_WINDOW = 0.25  # seconds of detections a track's velocity is measured over
+MIN_VELOCITY_SPAN = 0.05  # shorter baselines turn box jitter into speed: use the common motion
 
 
 @dataclass
@@ -137,12 +137,15 @@ class _Track:
     history: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, centre) recent
 
     def velocity(self) -> np.ndarray | None:
-        """Centre velocity (2,) px/s over the last ~0.25 s of detections; None if unknown."""
+        """Centre velocity (2,) px/s over the last ~0.25 s of detections; None if unknown.
+
+        Unknown until the detections span at least 0.05 s (jitter over one frame is no speed).
+        """
         if len(self.history) < 2:
             return None
         t0, c0 = self.history[0]
         t1, c1 = self.history[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else None
+        return (c1 - c0) / (t1 - t0) if t1 - t0 >= MIN_VELOCITY_SPAN else None
 
     def remember(self, t: float, box: np.ndarray) -> None:
         self.history.append((t, centres(box[None])[0]))
@@ -204,7 +207,7 @@ class RegionTracker:
 
     hold: seconds a face stays covered across a detector dropout (also the forward hold of an
     ended track and the backward dilation of a new one). iou: minimum IoU to link a detection
-    to a track (tiny boxes may link by centre distance instead).
+    to a track's predicted box (or its centre within 0.75 x the box size, as small faces need).
     """
 
     def __init__(self, hold: float = 0.2, iou: float = 0.2) -> None:
