@@ -105,6 +105,10 @@ def test_pose_csv_columns_as_documented(clips, tmp_path):
     assert header[:6] == ["frame", "time", "left_knee", "left_knee_conf", "left_elbow", "left_elbow_conf"]
     assert "left_knee_flexion_3d" in header
     assert files["angles_png"].stat().st_size > 0
+    body = write_pose_outputs(poses, tmp_path / "b25", layout="body25")
+    with open(body["pose_csv"]) as fh:
+        rows25 = list(csv.DictReader(fh))
+    assert len(rows25) == 5 * 25 and rows25[1]["keypoint"] == "Neck" and rows25[1]["x"] != ""
     assert probe(tmp_path / "posed.mp4").width == probe(clips["cam01"]["base"]).width
 
 

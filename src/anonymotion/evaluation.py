@@ -112,19 +112,27 @@ def pose_angles(poses: Poses) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     return angles_2d(poses.xy, poses.score, poses.names)
 
 
-def write_pose_outputs(poses: Poses, prefix: str | os.PathLike) -> dict[str, Path]:
+def write_pose_outputs(poses: Poses, prefix: str | os.PathLike, layout: str = "mediapipe") -> dict[str, Path]:
     """Write ``<prefix>.pose.csv``, ``<prefix>.angles.csv`` and ``<prefix>.angles.png``.
 
-    Columns are documented in :mod:`anonymotion.report.tables`. Returns kind -> path.
+    Columns are documented in :mod:`anonymotion.report.tables`. layout: keypoints of the
+    pose CSV as "mediapipe" (33), "coco17" or "body25" (neck and mid-hip derived); angles
+    always come from the full MediaPipe set. Returns kind -> path.
     """
+    from anonymotion.errors import ConfigError
+    from anonymotion.pose.skeletons import LAYOUTS, to_layout
     from anonymotion.report.plots import angle_traces
-    from anonymotion.report.tables import pose_rows, write_csv, POSE_COLUMNS
+    from anonymotion.report.tables import POSE_COLUMNS, pose_rows, write_csv
 
+    if layout not in LAYOUTS:
+        raise ConfigError(None, f"unknown keypoint layout {layout!r} (known: {', '.join(LAYOUTS)})")
     prefix = Path(prefix)
     lost = getattr(poses, "lost", None)
+    xy, score, names = to_layout(poses.xy, poses.score, poses.names, layout)
+    world = None if poses.world is None else to_layout(poses.world, poses.score, poses.names, layout)[0]
     out: dict[str, Path] = {}
     out["pose_csv"] = write_csv(Path(f"{prefix}.pose.csv"), POSE_COLUMNS,
-                                pose_rows(poses.t, poses.xy, poses.score, poses.names, poses.world, lost), digits=4)
+                                pose_rows(poses.t, xy, score, names, world, lost), digits=4)
     ang, conf, names = pose_angles(poses)
     header = ["frame", "time"]
     cols = []

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output prefix (default: the video's path without extension)")
     p.add_argument("--overlay", nargs="?", const=True, default=None, metavar="PATH",
                    help="also write the video with the skeleton drawn (default PREFIX.posed.mp4)")
+    p.add_argument("--layout", default="mediapipe", choices=["mediapipe", "coco17", "body25"],
+                   help="keypoints in the pose CSV: MediaPipe's 33 (default), COCO-17 or OpenPose BODY-25 "
+                        "(neck and mid-hip derived)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     add_pose_arguments(p)
     p.set_defaults(func=run)
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         poses = pose_video(args.video, backend=args.backend, subject=args.subject, filter_hz=args.filter_hz,
                            progress=progress, overlay_path=overlay, max_frames=args.max_frames,
                            require_person=True)
-    files = write_pose_outputs(poses, prefix)
+    files = write_pose_outputs(poses, prefix, layout=args.layout)
     if not args.quiet:
         found = int(poses.present.sum())
         print(f"{args.video}: person found in {found} of {len(poses.t)} frames"
