@@ -155,7 +155,11 @@ def test_residual_faces_on_unchanged_areas_are_leaks(anon_audit):
         same_frame = [c for c in r.leaks if c.frame == res.frame]
         ious = iou_matrix(np.array([res.box]), np.array([c.box for c in same_frame])) if same_frame else [[0.0]]
         assert np.max(ious) > 0.3, res
-    assert all(res.coverage >= 0.9 for res in r.residual if res.on_changed_area)
+    covered = [c for c in r.checks if not c.leaked]
+    for res in r.residual:
+        if res.on_changed_area and res.coverage < 0.9:
+            same = [c.box for c in covered if c.frame == res.frame]
+            assert same and iou_matrix(np.array([res.box]), np.array(same)).max() >= 0.3
 
 
 def test_cli_writes_json_and_crops_only_when_asked(original, anonymized, work, capsys):

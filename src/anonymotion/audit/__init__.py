@@ -29,6 +29,7 @@ from anonymotion.audit.faces import (
     box_sizes,
     change_mask,
     global_shift,
+    iou_matrix,
 )
 from anonymotion.audit.metadata import scan_metadata
 from anonymotion.audit.report import EXIT_CODES, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, AuditResult, ResidualFace, write_json
@@ -104,7 +105,6 @@ class AuditDetector:
 
     def detect(self, rgb: np.ndarray) -> Regions:
         """Faces in an (H, W, 3) uint8 RGB frame (boxes in its pixels)."""
-        from anonymotion.audit.faces import iou_matrix
         from anonymotion.detect.faces import merge_regions
 
         cf = self.centerface.detect(rgb)
@@ -255,16 +255,21 @@ def audit(
                 rboxes = residual.boxes[keep]
                 rsizes = box_sizes(rboxes)
                 rcover: np.ndarray | None = None
+                on_covered = np.zeros(len(keep), bool)
                 if orig is not None:
                     if changed is None:
                         changed = change_mask(orig.rgb, anon_rgb, settings.change_threshold, settings.change_window)
                     rcover = box_coverage(changed, rboxes)
+                    covered = [c.box for c in result.checks if c.frame == orig.index and not c.leaked]
+                    if covered:
+                        on_covered = iou_matrix(rboxes, np.asarray(covered)).max(axis=1) >= 0.3
                 for n, i in enumerate(keep):
                     cov = None if rcover is None else float(rcover[n])
                     result.residual.append(ResidualFace(
                         frame=anon.index, t=base.t, box=tuple(float(v) for v in rboxes[n]),  # type: ignore
                         size=float(rsizes[n]), score=float(residual.scores[i]), source=residual.sources[i],
-                        coverage=cov, on_changed_area=cov is not None and cov >= settings.coverage_limit))
+                        coverage=cov,
+                        on_changed_area=cov is not None and (cov >= settings.coverage_limit or bool(on_covered[n]))))
             result.frames += 1
             if progress is not None:
                 progress(result.frames, total)

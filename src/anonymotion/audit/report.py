@@ -33,9 +33,10 @@ class ResidualFace:
     """A face the audit detector still finds in the anonymized video (box in its pixels).
 
     coverage: share of the box changed from the original (None when auditing the anonymized
-    video alone). A residual face on a changed area (coverage >= the limit) is a face shape
-    that survived the anonymization (e.g. a blurred head) and is reported without failing
-    the audit; any other residual face fails it.
+    video alone). on_changed_area: its box changed (coverage >= the limit) or it matches
+    (IoU >= 0.3) an original face that was covered — a face shape that survived the
+    anonymization (a blurred head stays head-shaped); it is reported without failing the
+    audit. Any other residual face fails it.
     """
 
     frame: int
