@@ -82,13 +82,15 @@ def _hips_and_torso(xy: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray,
     return hip, float(np.linalg.norm(sho - hip))
 
 
-def _most_visible_person(rgb: np.ndarray, make_backend: Callable[[], PoseBackend]
+def _most_visible_person(rgb: np.ndarray, t: float, make_backend: Callable[[], PoseBackend],
+                         accept: Callable[[np.ndarray], bool] | None = None,
                          ) -> tuple[tuple[int, int, int, int], PoseFrame, PoseBackend] | None:
-    """The most visible person in the first frame (``--subject auto``).
+    """The most visible person in a frame (``--subject auto``, or the person at a point).
 
     The one-person model runs on the full frame and on four overlapping tiles of 60 % size
     (so smaller people away from the camera are found too); each person found is scored
-    by mean visibility × body height. Returns (region x1, y1, x2, y2 px, its pose in region
+    by mean visibility × body height; ``accept(xy)`` (full-frame (K, 2) px) may veto a
+    candidate. Returns (region x1, y1, x2, y2 px, its pose in region
     pixels, the backend that found it — now tracking that person in that region), or None.
     """
     h, w = rgb.shape[:2]
@@ -101,9 +103,9 @@ def _most_visible_person(rgb: np.ndarray, make_backend: Callable[[], PoseBackend
         backend = make_backend()
         keep = False
         try:
-            pf = backend.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), 0.0)
+            pf = backend.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), t)
             box = keypoint_box(pf.xy)
-            if box is not None:
+            if box is not None and (accept is None or accept(pf.xy + np.array([x1, y1], np.float32))):
                 found += 1
                 quality = float(np.mean(pf.score)) * (box[3] - box[1])
                 if best is None or quality > best[0]:
@@ -232,9 +234,9 @@ class SubjectFollower:
         """Pose of the subject in the full (H, W, 3) frame; empty (and recorded as lost) if not found."""
         h, w = rgb.shape[:2]
         best = None
-        if self.spec.mode == "auto" and self._index == 0:
-            best = _most_visible_person(rgb, self._make)
-        if best is not None:  # frame 0 of auto: the chosen candidate, already posed in its region
+        if self._hip is None and (self.spec.mode == "point" or (self.spec.mode == "auto" and self._index == 0)):
+            best = _most_visible_person(rgb, t, self._make, self._matches_spec)
+        if best is not None:  # the chosen candidate, already posed in its region
             crop, pf, backend = best
             self._backend.close()
             self._backend = backend
