@@ -225,6 +225,12 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     ri, ti = match_frames(ref, test, ref_name, test_name)
     names = ref.names
     rxy, rs, txy, ts = ref.xy[ri], ref.score[ri], test.xy[ti], test.score[ti]
+    scale = None
+    if all(ref.size) and all(test.size) and tuple(ref.size) != tuple(test.size):
+        # a method that changes the frame size: express its keypoints in the original's pixels
+        scale = (ref.size[0] / test.size[0], ref.size[1] / test.size[1])
+        txy = txy * np.array(scale, np.float32)
+        log.info("%s: %dx%d frames, keypoints scaled to the original's %dx%d", test_name, *test.size, *ref.size)
     ks, overall = keypoint_stats(rxy, rs, txy, ts, names, threshold)
     ra, rc, anames = angles_2d(rxy, rs, names)
     ta, tc, _ = angles_2d(txy, ts, names)
@@ -247,6 +253,7 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     rl, tl = getattr(ref, "lost", None), getattr(test, "lost", None)
     overall["lost_frames_ref"] = [int(i) for i in np.flatnonzero(rl[ri])] if rl is not None else []
     overall["lost_frames_test"] = [int(i) for i in np.flatnonzero(tl[ti])] if tl is not None else []
+    overall["size_scale"] = list(scale) if scale else None
     finite = [r["rmse"] for r in arows if np.isfinite(r["rmse"])]
     overall["angle_rmse_mean"] = float(np.mean(finite)) if finite else float("nan")
     return CompareResult(

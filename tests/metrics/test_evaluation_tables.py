@@ -97,3 +97,11 @@ def test_frames_are_matched_by_timestamp():
         compare_poses(ref, shifted)
     jitter = poses(walking(t), t + 0.004)  # sub-frame timestamp jitter still matches
     assert compare_poses(ref, jitter).overall["epe_px"] == 0
+
+
+def test_a_resized_output_is_compared_in_the_original_pixels():
+    t = np.arange(30) / 30.0
+    ref = poses(walking(t), t)
+    half = Poses(t=t, xy=(ref.xy / 2).astype(np.float32), score=ref.score, names=N, size=(320, 400))
+    r = compare_poses(ref, half)
+    assert r.overall["epe_px"] == pytest.approx(0, abs=1e-4) and r.overall["size_scale"] == [2.0, 2.0]
