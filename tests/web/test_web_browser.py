@@ -66,6 +66,14 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
             page.goto(live_server + "/")
             assert page.title() == "anonymotion"
 
+            # a file that is not a video: a clear error in the page, and the page keeps working
+            junk = tmp_path / "notes.mp4"
+            junk.write_bytes(b"this is not a video\n" * 100)
+            page.set_input_files("#file-input", str(junk))
+            page.click("#upload-button")
+            page.wait_for_selector("#upload-error:not([hidden])")
+            assert "This file cannot be used" in page.inner_text("#upload-error")
+
             # 1 Upload
             page.set_input_files("#file-input", str(upload))
             assert "Patient Jane Doe" in page.inner_text("#file-label")  # shown locally only
@@ -76,6 +84,12 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
             # 2 Anonymize with blur; the progress bar appears, then the summary
             page.select_option("#method", "blur")
             page.click("#anonymize-button")
+            # live progress: frames done / total, then an ETA, until the page shows the result
+            page.wait_for_selector("#anonymize-progress-text:has-text('/ 100 frames')")
+            eta = re.compile(r"\d+ / 100 frames \(\d+ %, about .+ left\)")
+            while not eta.search(page.text_content("#anonymize-progress-text") or ""):
+                assert page.locator("#anonymize-summary").count() == 0, "finished before an ETA was shown"
+                time.sleep(0.1)
             page.wait_for_selector("#anonymize-summary")
             assert "Face blur applied to 100 frames" in page.inner_text("#anonymize-summary")
 

@@ -8,8 +8,10 @@ worker processes. Unknown and expired job ids get the same 404.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,7 +71,8 @@ def job_to_api(job: Job, request: Request) -> dict[str, Any]:
     downloads = {}
     for key, d in files.DOWNLOADS.items():
         if _stored_file(job, key) is not None:
-            downloads[key] = {"label": d.label, "url": str(request.url_for("download", job_id=job.id, key=key)),
+            label = d.label.replace("video", "image") if job.media.kind == "image" else d.label
+            downloads[key] = {"label": label, "url": str(request.url_for("download", job_id=job.id, key=key)),
                               "filename": files.download_name(key, job.media.kind, job.media.suffix)}
     m = job.media
     return {
@@ -176,7 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         form = await request.form()
         security.check_csrf(request, None, form_value=str(form.get("csrf_token", "")))
         given = str(form.get("token", ""))
-        if token is None or not security.hmac.compare_digest(given.encode(), token.encode()):
+        if token is None or not hmac.compare_digest(given.encode(), token.encode()):
             return render(request, "login.html", 401, error="That access token is not correct.")
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(security.AUTH_COOKIE, security.session_value(token), httponly=True,
@@ -232,12 +235,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        job_id = new_job_id()
-        original = files.original_name(media.suffix)
-        job = store.create_job(job_id, media, original, settings.retention_seconds)
-        folder = files.job_dir(settings.jobs_dir, job_id)
-        folder.mkdir(mode=0o700, parents=True)
-        os.replace(path, folder / original)
+        job = await run_in_threadpool(_store_upload, settings, store, path, media)
+        job_id = job.id
         log.info("job %s…: %s upload accepted (%d bytes)", job_id[:6], media.kind, size)
         return JSONResponse(job_to_api(job, request), status_code=201,
                             headers={"Location": str(request.url_for("get_job_state", job_id=job_id))})
@@ -253,8 +252,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.busy:
             raise HTTPException(status_code=409, detail="The job is still running; delete it when it finished.")
         store.delete_job(job_id)
-        import shutil
-
         shutil.rmtree(files.job_dir(settings.jobs_dir, job_id), ignore_errors=True)
         return Response(status_code=204)
 
@@ -325,6 +322,25 @@ def prepare_data_dir(settings: Settings, store: JobStore) -> None:
         job = store.get(job_id)
         files.clear_stage(files.job_dir(settings.jobs_dir, job_id), stage, job.original if job else None)
         log.warning("job %s…: %s was interrupted by the restart; marked failed", job_id[:6], stage)
+
+
+def _store_upload(settings: Settings, store: JobStore, path: Path, media: Any) -> Job:
+    """Record the job, then move the decoded upload into its folder as ``original<suffix>``.
+
+    The row comes first, so the sweeper never sees the folder as an orphan.
+    """
+    job_id = new_job_id()
+    original = files.original_name(media.suffix)
+    job = store.create_job(job_id, media, original, settings.retention_seconds)
+    folder = files.job_dir(settings.jobs_dir, job_id)
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        os.replace(path, folder / original)
+    except OSError:
+        store.delete_job(job_id)
+        path.unlink(missing_ok=True)
+        raise
+    return job
 
 
 def _need_original(job: Job) -> None:

@@ -10,7 +10,6 @@ import logging
 import shutil
 import threading
 import time
-from pathlib import Path
 
 from anonymotion.web.jobs import JobStore
 from anonymotion.web.settings import Settings

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: container format names (as FFmpeg reports them) accepted, and the suffix the original is stored under
 CONTAINERS = {"mov": ".mp4", "mp4": ".mp4", "avi": ".avi", "matroska": ".mkv", "webm": ".mkv"}
-IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
+IMAGE_FORMATS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png"}  # MPO: multi-picture JPEG from phones
 MAX_IMAGE_PIXELS = 100_000_000
 #: bytes a multipart body may carry beyond the file itself (boundaries, part headers, small fields)
 MULTIPART_OVERHEAD = 64 * 1024
@@ -178,7 +178,7 @@ def _inspect_image(path: Path, size: int) -> Media | None:
             fmt = img.format or ""
             width, height = img.size
             if fmt not in IMAGE_FORMATS:
-                if fmt in ("GIF", "TIFF", "MPO") or not fmt:
+                if fmt in ("GIF", "TIFF") or not fmt:
                     return None  # may still be a video container FFmpeg reads
                 raise InputError(None, f"{fmt} images are not supported; upload a JPEG or PNG image or a video")
             if width * height > MAX_IMAGE_PIXELS:
@@ -186,6 +186,8 @@ def _inspect_image(path: Path, size: int) -> Media | None:
             img.load()
     except UnidentifiedImageError:
         return None
+    except Image.DecompressionBombError:
+        raise InputError(None, "the image is too large (too many pixels)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(None, f"the image could not be decoded ({exc})") from None
     return Media(kind="image", suffix=IMAGE_FORMATS[fmt], width=width, height=height, frames=1, fps=0.0,

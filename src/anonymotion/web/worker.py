@@ -228,13 +228,17 @@ class Runner:
         """Queue a stage; False when the job already has an active task."""
         if not self.store.queue_task(job_id, stage, params):
             return False
+        args = (run_task, str(self.store.path), str(self.jobs_dir), job_id, stage, params, self.keep_original)
         try:
-            future = self._executor().submit(run_task, str(self.store.path), str(self.jobs_dir), job_id, stage,
-                                             params, self.keep_original)
+            future = self._executor().submit(*args)
         except (BrokenProcessPool, RuntimeError):
             self._reset()
-            future = self._executor().submit(run_task, str(self.store.path), str(self.jobs_dir), job_id, stage,
-                                             params, self.keep_original)
+            try:
+                future = self._executor().submit(*args)
+            except (BrokenProcessPool, RuntimeError, OSError) as exc:
+                log.error("cannot start a worker process: %r", exc)
+                self.store.fail_task(job_id, stage, "no worker process could be started; retry in a moment")
+                return True
         self._futures.add(future)
         future.add_done_callback(lambda f: self._finished(f, job_id, stage))
         return True
