@@ -370,6 +370,21 @@ class EvaluationResult:
         }
 
 
+def _check_methods(labels: list[str]) -> None:
+    """Refuse unknown method names before any work is done."""
+    from anonymotion.anonymize.methods import make_method
+    from anonymotion.errors import ConfigError
+
+    for m in labels:
+        try:
+            method = make_method(m)
+        except ValueError as exc:
+            raise ConfigError(None, str(exc)) from None
+        close = getattr(method, "close", None)
+        if callable(close):
+            close()
+
+
 def evaluate(
     videos: list[str | os.PathLike],
     methods: list[str],
@@ -405,7 +420,9 @@ def evaluate(
     outputs: dict[str, dict[str, str]] = {}
     stems: dict[str, int] = {}
     infos = [probe(Path(v)) for v in videos]
-    grand_total = sum(max(1, i.frame_count) for i in infos) * (2 + 2 * len(labels) + (len(labels) - 1) * lossless)
+    _check_methods(labels)
+    # per video: pose of the original, the anonymization pass (+ lossless poses), pose of each output
+    grand_total = sum(max(1, i.frame_count) for i in infos) * (2 + len(labels) + (len(labels) - 1) * lossless)
     done_before = [0]
 
     def step(n: int, total: int, done_now: int) -> None:
