@@ -153,3 +153,10 @@ def test_evaluate_with_reencode_control_on_cam02(shared_data, tmp_path):
         assert (tmp_path / "eval" / f).exists()
     again = evaluate([clip], ["blur", "pixelate"], tmp_path / "eval2")
     assert again.tables["angles"] == result.tables["angles"]  # same evaluation, identical numbers
+
+
+def test_evaluate_refuses_unknown_methods_before_any_work(clips, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["evaluate", str(clips["cam01"]["base"]), "--methods", "blur,smudge", "-o", str(out), "-q"]) == 2
+    assert "unknown method 'smudge'" in capsys.readouterr().err
+    assert not out.exists()
