@@ -21,6 +21,8 @@
     return "The server answered " + status + ".";
   }
 
+  function capitalize(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+
   function formatEta(seconds) {
     if (seconds === null || seconds === undefined) return "";
     seconds = Math.round(seconds);
@@ -174,7 +176,7 @@
     block.querySelector(".progress").setAttribute("aria-valuenow", pct.toFixed(1));
     var text = $(stage + "-progress-text");
     if (t.state === "queued") text.textContent = "Waiting for a free worker…";
-    else text.textContent = (t.phase || "working") + ": " + t.done + " / " + (t.total || "?") + " frames ("
+    else text.textContent = capitalize(t.phase || "working") + ": " + t.done + " / " + (t.total || "?") + " frames ("
       + pct.toFixed(0) + " %" + formatEta(t.eta_seconds) + ")";
   }
 
