@@ -134,7 +134,8 @@ def test_raw_body_upload_works_for_scripts(client, clip_factory):
     assert r.headers["location"].endswith(f"/api/jobs/{r.json()['id']}")
 
 
-def test_anonymize_reports_progress_and_every_download_decodes_with_generic_names(server, clip_factory, upload, wait_for):
+def test_anonymize_reports_progress_and_every_download_decodes_with_generic_names(server, clip_factory, upload,
+                                                                                  wait_for):
     client = server()
     clip = clip_factory(frames=40, size=(160, 120), tags={"title": SECRET_NAME})
     job_id = upload(client, clip, name=f"{SECRET_NAME}.mp4").json()["id"]
@@ -372,7 +373,8 @@ def test_delete_now_removes_the_job(client, clip_factory, tmp_path, upload):
 
 
 @pytest.mark.slow
-def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_original(server, real_snippet, tmp_path, upload, wait_for):
+def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_original(server, real_snippet, tmp_path,
+                                                                                   upload, wait_for):
     client = server()
     job_id = upload(client, real_snippet).json()["id"]
     client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})

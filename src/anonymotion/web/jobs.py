@@ -123,7 +123,8 @@ class Task:
             "done": self.done,
             "total": self.total,
             "phase": self.phase,
-            "percent": round(100.0 * self.done / self.total, 1) if self.total else (100.0 if self.state == "done" else 0.0),
+            "percent": (round(100.0 * self.done / self.total, 1) if self.total
+                        else (100.0 if self.state == "done" else 0.0)),
             "eta_seconds": None if eta is None else round(eta, 1),
             "error": self.error,
             "retry": self.state == "failed",
@@ -317,10 +318,14 @@ def _job(row: sqlite3.Row, tasks: list[sqlite3.Row]) -> Job:
         expires_at=row["expires_at"],
         media=media,
         original=row["original"],
-        tasks={t["stage"]: Task(
-            stage=t["stage"], state=t["state"], params=json.loads(t["params"] or "{}"), done=t["done"],
-            total=t["total"], phase=t["phase"], mark_at=t["mark_at"], mark_done=t["mark_done"], queued_at=t["queued_at"], started_at=t["started_at"],
-            finished_at=t["finished_at"], error=t["error"],
-            result=json.loads(t["result"]) if t["result"] else None,
-        ) for t in tasks},
+        tasks={t["stage"]: _task(t) for t in tasks},
+    )
+
+
+def _task(t: sqlite3.Row) -> Task:
+    return Task(
+        stage=t["stage"], state=t["state"], params=json.loads(t["params"] or "{}"), done=t["done"],
+        total=t["total"], phase=t["phase"], mark_at=t["mark_at"], mark_done=t["mark_done"],
+        queued_at=t["queued_at"], started_at=t["started_at"], finished_at=t["finished_at"], error=t["error"],
+        result=json.loads(t["result"]) if t["result"] else None,
     )
