@@ -96,7 +96,8 @@ def pose_video(
                 progress(len(collector), max(total, len(collector)))
         poses = collector.finish(path, filter_hz)
         if require_person and not poses.present.any():
-            raise NoPersonError(path, f"no person found in any of its {len(poses.t)} frames")
+            where = f" at the subject ({poses.subject})" if poses.subject and poses.subject != "auto" else ""
+            raise NoPersonError(path, f"no person found{where} in any of its {len(poses.t)} frames")
         if writer is not None:
             writer.close()
             writer = None
