@@ -36,8 +36,9 @@ def walking(t: np.ndarray) -> np.ndarray:
 
 
 def poses(xy: np.ndarray, t: np.ndarray) -> Poses:
+    world = np.concatenate([xy / 500.0, np.zeros(xy.shape[:2] + (1,))], axis=-1).astype(np.float32)
     return Poses(t=t, xy=xy.astype(np.float32), score=np.full(xy.shape[:2], 0.95, np.float32), names=N,
-                 size=(640, 800))
+                 size=(640, 800), world=world)
 
 
 @pytest.fixture
@@ -71,6 +72,8 @@ def test_tables_have_methods_as_columns_delta_and_verdicts(results):
     assert kp["pixelate"] > kp["blur"] and kp["pixelate_2sd"] > 0
     wil = [r for r in tables["wilcoxon"] if r["angle"] == "left_knee" and r["a"] == "blur" and r["b"] == "pixelate"]
     assert len(wil) == 2 and all(r["p"] < 0.001 for r in wil)  # per video, clearly different errors
+    knee3 = next(r for r in tables["angles_3d"] if r["video"] == "a.mp4" and r["angle"] == "left_knee_flexion")
+    assert knee3["pixelate_rmse"] > knee3["blur_rmse"] > 0
     anova = {r["angle"]: r for r in tables["anova"]}
     assert anova["left_knee"]["videos"] == 2 and np.isfinite(anova["left_knee"]["anova_F"])
     assert np.isfinite(anova["left_knee"]["friedman_chi2"])
@@ -82,9 +85,9 @@ def test_report_and_files_are_written(results, tmp_path: Path):
                            results=results, tables=tables)
     write_evaluation_outputs(res)
     html = (tmp_path / "report.html").read_text()
-    assert html.count("<table") >= 10 and "repeated-measures ANOVA" in html
+    assert html.count("<table") >= 12 and "repeated-measures ANOVA" in html and "3D joint angles" in html
     assert 'class="fail"' in html and "https://" not in html
-    for name in ("overall", "keypoints", "angles", "verdicts", "wilcoxon", "anova"):
+    for name in ("overall", "keypoints", "angles", "angles_3d", "verdicts", "wilcoxon", "anova"):
         assert (tmp_path / f"{name}.csv").read_text().count("\n") > 1
     assert res.report_path == tmp_path / "report.html"
 

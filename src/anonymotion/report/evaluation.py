@@ -10,6 +10,8 @@ Tables (lists of dict rows), for each video:
   ``delta_rmse`` and ``delta_sd`` across the methods.
 - ``verdicts``: one row per angle and method: RMSE and SD against the control's, the
   excess, and the verdict against the 5° / 1.27° limits (see metrics.angles.verdict).
+- ``angles_3d``: the same for the 3D angles from world landmarks (MediaPipe's metric
+  estimate; no confidence filter).
 - ``wilcoxon``: paired signed-rank tests of per-frame |angle error| between labels.
 With several videos, ``anova`` holds per angle the repeated-measures ANOVA and Friedman
 test of angle RMSE across methods, videos as units.
@@ -84,9 +86,17 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
                     "excess_rmse": excess, "sd": a["sd"], "control_sd": c["sd"], "sd_change": sd_change,
                     "within_5deg_pct": a["within_5deg_pct"], "verdict": verdict(excess, sd_change),
                 })
-            errors = {lab: np.abs(by_label[lab].angle_diff[:, j]) for lab in cols}
+            errors = {lab: np.abs(by_label[lab].angle_diff[:, j]) for lab in cols if by_label[lab].angle_diff is not None}
             for r in pairwise_wilcoxon(errors):
                 tables["wilcoxon"].append({"video": video, "angle": name, **r})
+        for j, row3 in enumerate(first.angles_3d):
+            row = {"video": video, "angle": row3["angle"]}
+            for lab in cols:
+                a = by_label[lab].angles_3d[j] if j < len(by_label[lab].angles_3d) else {}
+                row[f"{lab}_rmse"], row[f"{lab}_sd"] = a.get("rmse", float("nan")), a.get("sd", float("nan"))
+            row["delta_rmse"] = _delta([row[f"{m}_rmse"] for m in methods])
+            row["delta_sd"] = _delta([row[f"{m}_sd"] for m in methods])
+            tables.setdefault("angles_3d", []).append(row)
     if len(results) >= 2:
         tables["anova"] = []
         videos = list(results)

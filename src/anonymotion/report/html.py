@@ -102,6 +102,14 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
         cols += [("delta_rmse", "Δ RMSE"), ("delta_sd", "Δ SD")]
         parts.append("<h3>Joint-angle RMSE and SD of the difference (2D, degrees)</h3>")
         parts.append(_table([r for r in t["angles"] if r["video"] == video], cols))
+        rows3 = [r for r in t.get("angles_3d", []) if r["video"] == video]
+        if rows3:
+            cols3 = [("angle", "angle")]
+            for lab in labels:
+                cols3 += [(f"{lab}_rmse", f"{lab} RMSE °"), (f"{lab}_sd", f"{lab} SD °")]
+            cols3 += [("delta_rmse", "Δ RMSE"), ("delta_sd", "Δ SD")]
+            parts.append("<h3>3D joint angles from world landmarks (RMSE and SD of the difference, degrees)</h3>")
+            parts.append(_table(rows3, cols3))
         cols = [("keypoint", "keypoint")]
         for lab in labels:
             cols += [(lab, f"{lab} EPE px"), (f"{lab}_2sd", f"{lab} 2σ")]
