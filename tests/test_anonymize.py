@@ -235,3 +235,12 @@ def test_pixelate_and_block_change_what_they_say():
     assert rgb is not blur and np.array_equal(blur[:5, :5], rgb[:5, :5])
     with pytest.raises(ValueError, match="unknown method"):
         make_method("sparkle")
+
+
+def test_python_api_survives_importing_the_methods(clip_factory, tmp_path):
+    import anonymotion
+    import anonymotion.anonymize.extra  # noqa: F401  (the subpackage shares the function's name)
+    import anonymotion.pipeline  # noqa: F401
+
+    result = anonymotion.anonymize(clip_factory("api.mp4", frames=3), tmp_path / "api_out.mp4", method="block")
+    assert result.output.exists() and result.frames == 3 and result.method == "block"
