@@ -208,6 +208,12 @@ class RegionTracker:
     hold: seconds a face stays covered across a detector dropout (also the forward hold of an
     ended track and the backward dilation of a new one). iou: minimum IoU to link a detection
     to a track's predicted box (or its centre within 0.75 x the box size, as small faces need).
+
+    ``gaps`` lists every stretch of frames the tracker filled for one track: dicts with
+    track_id, from_index, to_index, from_t, to_t (first and last filled frame), frames (how
+    many) and kind: "interpolated" (a detector dropout between two detections), "hold" (after
+    a track's last detection) or "dilate" (before its first). A few per second of busy video:
+    long runs may drain it (``tracker.gaps.clear()`` after reading) to keep memory flat.
     """
 
     def __init__(self, hold: float = 0.2, iou: float = 0.2) -> None:
