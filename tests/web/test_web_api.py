@@ -386,14 +386,19 @@ def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_origin
     state = wait_for(client, job_id, "test", seen)
     test = state["stages"]["test"]
     assert test["state"] == "done", test["error"]
-    assert test["done"] == test["total"] == 2 * 8  # pose on the original, then on the anonymized video
+    # pose on the original, re-encode control, pose on the control, pose on the anonymized video
+    assert test["done"] == test["total"] == 4 * 8
     summary = test["result"]["summary"]
     assert [a["angle"] for a in summary["angles"]] == ["left_knee", "right_knee", "left_elbow", "right_elbow"]
     for a in summary["angles"]:
         for side in ("original", "anonymized"):
             assert 0 <= a[side]["mean"] <= 180 and 0 <= a[side]["confidence"] <= 1
         assert a["difference"]["rmse"] >= 0 and a["difference"]["n"] > 0
+        assert a["control"]["rmse"] >= 0 and a["verdict"] in ("ok", "sd", "fail", "n/a")
+        assert a["excess_rmse"] == pytest.approx(a["difference"]["rmse"] - a["control"]["rmse"])
     assert 0 < summary["overall"]["ptk_pct"] <= 110 and summary["overall"]["epe_px"] >= 0
+    assert summary["overall"]["control"]["epe_px"] >= 0
+    assert not [p for p in (tmp_path / "data" / "jobs" / job_id / "test").iterdir() if "control" in p.name]
 
     d = state["downloads"]
     assert set(d) == {"anonymized", "manifest", "regions", "pose", "metrics", "plot", "report"}
@@ -412,6 +417,7 @@ def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_origin
     # the page shows the numbers
     page = client.get(f"/jobs/{job_id}").text
     assert 'id="angle-table"' in page and "Right elbow" in page and "Download CSV metrics" in page
+    assert "Re-encode control" in page
     # the original upload is gone once anonymized and tested
     assert state["original_kept"] is False
     assert not (tmp_path / "data" / "jobs" / job_id / "original.mp4").exists()

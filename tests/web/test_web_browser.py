@@ -105,6 +105,7 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
                 cells = rows.nth(i).locator("td").all_inner_texts()
                 numbers = [float(m) for m in re.findall(r"-?\d+\.\d+", " ".join(cells))]
                 assert len(numbers) >= 9, cells  # means, SDs, confidences and differences are shown
+            assert "Re-encode control" in page.inner_text("#angle-table")
             assert re.search(r"\d+\.\d px", page.inner_text("#metric-epe"))
             assert re.search(r"\d+\.\d %", page.inner_text("#metric-ptk"))
             assert page.locator("#angle-plot").evaluate("img => img.naturalWidth") > 0

@@ -1,10 +1,13 @@
 """What the Test step shows: the comparison reduced to the numbers a clinician reads.
 
-:func:`summarize` turns an :class:`anonymotion.evaluation.CompareResult` into a JSON-safe
-dict (NaN -> None): the overall keypoint metrics (EPE px, PTK %, PCK) and, for the left and
-right knee and elbow, the angle's mean, SD and range in the original and the anonymized
-video, the mean confidence in each, and the differences (RMSE, bias, SD, max, share of
-frames within 5°). All angles are in degrees (2D, image plane; 0° = straight limb).
+:func:`summarize` turns an :class:`anonymotion.evaluation.CompareResult` (anonymized vs
+original) and, optionally, the one of a re-encode control (re-encoded original vs original)
+into a JSON-safe dict (NaN -> None): the overall keypoint metrics (EPE px, PTK %, PCK) and,
+for the left and right knee and elbow, the angle's mean, SD and range in the original and
+the anonymized video, the mean confidence in each, the differences (RMSE, bias, SD, max,
+share of frames within 5°), the control's RMSE and SD, the excess over the control and the
+verdict of :func:`anonymotion.metrics.angles.verdict` ("ok", "sd", "fail", "n/a"). All
+angles are in degrees (2D, image plane; 0° = straight limb).
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ def _describe(series: np.ndarray) -> dict[str, float | None]:
             "min": float(v.min()), "max": float(v.max())}
 
 
-def summarize(result: Any) -> dict[str, Any]:
-    """The Test step's numbers from a CompareResult (see module docstring)."""
+def summarize(result: Any, control: Any = None) -> dict[str, Any]:
+    """The Test step's numbers from a CompareResult and its control (see module docstring)."""
+    from anonymotion.metrics.angles import verdict
+
     names = list(result.angle_names)
     rows = {r["angle"]: r for r in result.angles}
+    control_rows = {r["angle"]: r for r in control.angles} if control is not None else {}
     angles = []
     for name in SHOWN_ANGLES:
         if name not in rows:
@@ -59,6 +65,13 @@ def summarize(result: Any) -> dict[str, Any]:
         orig = _describe(result.angles_orig[:, j]) if j is not None and result.angles_orig is not None else {}
         anon = _describe(result.angles_anon[:, j]) if j is not None and result.angles_anon is not None else {}
         rmse = row.get("rmse")
+        c = control_rows.get(name)
+        judged: dict[str, Any] = {}
+        if c is not None:
+            excess = float(rmse) - float(c["rmse"])
+            sd_change = abs(float(row["sd"]) - float(c["sd"]))
+            judged = {"control": {"rmse": c["rmse"], "sd": c["sd"]}, "excess_rmse": excess,
+                      "sd_change": sd_change, "verdict": verdict(excess, sd_change)}
         angles.append({
             "angle": name,
             "label": name.replace("_", " ").capitalize(),
@@ -67,6 +80,7 @@ def summarize(result: Any) -> dict[str, Any]:
             "difference": {k: row.get(k) for k in ("rmse", "bias", "sd", "max_abs", "within_5deg_pct", "n")},
             "confidence_change_pct": row.get("conf_change_pct"),
             "acceptable": None if rmse is None or not math.isfinite(rmse) else bool(rmse <= ACCEPT_DEG),
+            **judged,
         })
     o = result.overall
     keep = ("epe_px", "epe_norm", "epe_sd_px", "epe_max_px", "ptk_pct", "pck_005", "pck_01", "frames",
@@ -75,5 +89,7 @@ def summarize(result: Any) -> dict[str, Any]:
     overall = {k: o.get(k) for k in keep if k in o}
     overall["lost_frames_ref"] = len(o.get("lost_frames_ref") or [])
     overall["lost_frames_test"] = len(o.get("lost_frames_test") or [])
+    if control is not None:
+        overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean")}
     return clean({"threshold": result.threshold, "overall": overall, "angles": angles,
                   "all_angles": [{k: v for k, v in r.items()} for r in result.angles]})
