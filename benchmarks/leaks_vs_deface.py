@@ -162,7 +162,7 @@ def calibrate(video: Path, work: Path, max_frames: int | None) -> None:
     detector = CachedDetector()
     print(f"{'threshold':>10s} {'window':>6s} {'re-encode: covered':>19s} {'max cov':>8s} {'ours: covered':>14s}")
     for window in (1, 3, 5):
-        for threshold in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0):
+        for threshold in (2.0, 3.0, 4.0, 4.5, 5.0, 6.0, 8.0):
             s = replace(AuditSettings(), change_threshold=threshold, change_window=window)
             rc = audit(src, copy, settings=s, detector=detector).checks
             oc = audit(src, ours, settings=s, detector=detector).checks
