@@ -289,7 +289,7 @@ class CenterFaceDetector:
         rh, rw = img.shape[:2]
         blob = np.zeros((1, 3, nh, nw), np.float32)  # zero padding to the network's stride
         blob[0, :, :rh, :rw] = img.transpose(2, 0, 1)
-        heat, scale, offset, _ = _session().run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
+        heat, scale, offset = _session().run(list(OUTPUT_NAMES[:3]), {INPUT_NAME: blob})  # no landmarks
         boxes, scores = decode(heat[0, 0], scale[0], offset[0], self.threshold)
         if len(boxes):
             boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
