@@ -244,3 +244,13 @@ def test_python_api_survives_importing_the_methods(clip_factory, tmp_path):
 
     result = anonymotion.anonymize(clip_factory("api.mp4", frames=3), tmp_path / "api_out.mp4", method="block")
     assert result.output.exists() and result.frames == 3 and result.method == "block"
+
+
+@pytest.mark.slow
+def test_anonymize_with_audit_records_the_verdict(shared_data, tmp_path, capsys):
+    src = _head(shared_data("lab_single/cam01.mp4"), tmp_path / "lab10.mp4", 10)
+    assert main(["anonymize", str(src), "-o", str(tmp_path / "lab.mp4"), "--audit", "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "lab.manifest.json").read_text())
+    assert manifest["audit"]["verdict"] in ("pass", "fail")
+    assert manifest["audit"]["metadata_findings"] == 0
+    assert (tmp_path / manifest["audit"]["report"]).exists()

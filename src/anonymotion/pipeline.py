@@ -264,19 +264,26 @@ def anonymize_methods(
             gaps=[g for g in stream.gaps if g["source"] in out.sources],
         )
         if config.audit and name == config.method:
-            result.audit = _audit(path, result.output)
+            result.audit = _audit(path, result.output, config)
         write_manifest(result, config.with_overrides(method=name), info_dict(info), elapsed)
         results[name] = result
     return results
 
 
-def _audit(original: Path, output: Path) -> dict:
-    """Run the privacy audit on a finished output; returns its summary for the manifest."""
+def _audit(original: Path, output: Path, config: AnonymizeConfig) -> dict:
+    """Audit a finished output (``<stem>.audit.json`` beside it); its summary goes in the manifest."""
     from anonymotion.audit import audit
 
-    result = audit(original, output)
-    summary = {"verdict": result.verdict, "leaks": result.leak_count}
-    return summary
+    result = audit(original, output, out_dir=output.parent, allow_audio=config.keep_audio)
+    return {
+        "verdict": result.verdict,
+        "leaked_face_frames": result.leak_count,
+        "leaked_faces": result.leaked_faces,
+        "longest_leak_run": result.longest_run,
+        "failing_residual_faces": len(result.failing_residual),
+        "metadata_findings": len(result.metadata),
+        "report": result.json_path.name if result.json_path else None,
+    }
 
 
 def _audio_spec(path: Path) -> dict | None:

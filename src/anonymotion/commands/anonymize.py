@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="output file for one input, output folder for several or for a folder")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    p.add_argument("--audit", action="store_true", help="audit each output right away; verdict goes in the manifest")
+    p.add_argument("--audit", action="store_true",
+                   help="audit each output right away; the verdict goes in the manifest (exit code 3 if one fails)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     add_config_arguments(p)
     p.set_defaults(func=run)
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print("anonymotion: error: no video or image files found in "
               + ", ".join(str(p) for p in args.inputs), file=sys.stderr)
         return 2
-    failed = 0
+    failed = audits_failed = 0
     for n, job in enumerate(jobs, 1):
         label = job.input.name if len(jobs) == 1 else f"[{n}/{len(jobs)}] {job.input.name}"
         try:
@@ -97,11 +98,15 @@ def run(args: argparse.Namespace) -> int:
             if len(jobs) == 1:
                 return exc.exit_code
             continue
+        if result.audit and result.audit["verdict"] != "pass":
+            audits_failed += 1
+            print(f"anonymotion: audit failed for {result.output}: see {result.audit['report']}", file=sys.stderr)
         if not args.quiet:
-            audit = f", audit {result.audit['verdict']}" if result.audit else ""
+            audit = (f", audit {result.audit['verdict']} ({result.audit['leaked_face_frames']} leaked face-frames)"
+                     if result.audit else "")
             print(f"{job.input} -> {result.output} ({result.frames} frames, {result.faces} faces, "
                   f"{result.held} held{audit})")
     if failed:
         print(f"anonymotion: {failed} of {len(jobs)} files failed", file=sys.stderr)
         return 1
-    return 0
+    return 3 if audits_failed else 0
