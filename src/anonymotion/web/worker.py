@@ -150,14 +150,12 @@ def _anonymize(store: JobStore, job: Job, folder: Path, params: dict[str, Any]) 
     report.set_phase("anonymizing", 0, 0, job.media.frames)
     out = folder / ("anonymized" + files.output_suffix(job.media.kind, job.media.suffix))
     overrides = method_overrides(params)
-    result = anonymize(folder / job.original, out, progress=report, **overrides)  # type: ignore[operator]
+    check = audit_available() and job.media.kind == "video"  # the pipeline audits and records it
+    result = anonymize(folder / job.original, out, progress=report, audit=check,  # type: ignore[operator]
+                       **overrides)
     audit = None
-    if audit_available() and job.media.kind == "video":
-        from anonymotion.audit import audit as run_audit
-
-        report.set_phase("checking the output for faces", report.end, 0)
-        verdict = run_audit(folder / job.original, out)
-        audit = {"verdict": str(verdict.verdict), "leaks": int(verdict.leak_count)}
+    if result.audit:
+        audit = {"verdict": str(result.audit["verdict"]), "leaks": int(result.audit["leaked_face_frames"])}
     return {
         "method": overrides["method"],
         "frames": result.frames,
