@@ -155,8 +155,17 @@ def coverage(video: Path, output: Path, faces: list[np.ndarray]) -> tuple[int, i
 
 # ---------------------------------------------------------------------------- our direct loop
 
-def direct_run(video: Path, output: Path, every: int, method_name: str = "blur") -> None:
-    """Our detector + tracker + method + writer, detecting on every ``every``-th frame."""
+def direct_run(video: Path, output: Path, every: int, method_name: str = "blur",
+               overlap: bool = True) -> None:
+    """Our detector + tracker + method + writer, detecting on every ``every``-th frame.
+
+    overlap: run the detector in a worker thread (onnxruntime releases the GIL) while the main
+    thread anonymizes and encodes the frames the tracker has finished; at most ``every`` + 1
+    frames wait for their detection, so memory stays bounded.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     from anonymotion.anonymize.methods import make_method
     from anonymotion.detect.faces import make_face_detector
     from anonymotion.io.video import iter_frames, probe
@@ -166,18 +175,31 @@ def direct_run(video: Path, output: Path, every: int, method_name: str = "blur")
     info = probe(video)
     every = every or detect_every(info.fps)
     det, tracker, method = make_face_detector(), RegionTracker(), make_method(method_name)
-    queue = []
-    with VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps) as writer:
+    queue: deque = deque()  # frames pushed to the tracker, waiting for their final regions
+    inflight: deque = deque()  # (frame, future or None) waiting for their detections
+    with VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps) as writer, \
+            ThreadPoolExecutor(max_workers=1) as pool:
         def emit(ready):
             for index, regions in ready:
-                frame = queue.pop(0)
+                frame = queue.popleft()
                 assert frame.index == index
                 writer.write(method.apply(frame.rgb, regions), frame.pts if frame.pts is not None else index)
 
+        def drain(limit: int) -> None:
+            while inflight and (len(inflight) > limit or inflight[0][1] is None or inflight[0][1].done()):
+                frame, fut = inflight.popleft()
+                queue.append(frame)
+                emit(tracker.push(frame.index, frame.t, fut.result() if fut is not None else None))
+
         for frame in iter_frames(video, info):
-            queue.append(frame)
-            dets = det.detect(frame.rgb) if frame.index % every == 0 else None
-            emit(tracker.push(frame.index, frame.t, dets))
+            examine = frame.index % every == 0
+            if overlap:
+                inflight.append((frame, pool.submit(det.detect, frame.rgb) if examine else None))
+                drain(every)
+            else:
+                queue.append(frame)
+                emit(tracker.push(frame.index, frame.t, det.detect(frame.rgb) if examine else None))
+        drain(0)
         emit(tracker.flush())
 
 
