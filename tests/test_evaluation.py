@@ -160,3 +160,127 @@ def test_evaluate_refuses_unknown_methods_before_any_work(clips, tmp_path, capsy
     assert main(["evaluate", str(clips["cam01"]["base"]), "--methods", "blur,smudge", "-o", str(out), "-q"]) == 2
     assert "unknown method 'smudge'" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------
+# Face anonymization vs collateral body masking (lab_single/cam01, t > 1.2 s: CenterFace
+# took the participant's bare chest for a face and the "face blur" covered his torso;
+# the evaluation must say so instead of reporting only a large "face blur" pose error).
+# --------------------------------------------------------------------------------------
+
+def _part(xy: np.ndarray, names: tuple[str, ...], which: tuple[str, ...]) -> np.ndarray:
+    return xy[[names.index(n) for n in which]]
+
+
+def _torso_len(xy: np.ndarray, names: tuple[str, ...]) -> float:
+    sho = _part(xy, names, ("left_shoulder", "right_shoulder")).mean(axis=0)
+    hip = _part(xy, names, ("left_hip", "right_hip")).mean(axis=0)
+    return float(np.linalg.norm(sho - hip))
+
+
+def _face_box(xy: np.ndarray, names: tuple[str, ...]) -> list[float]:
+    """A face detector's box around the head keypoints: a square 1.3 × their extent (px)."""
+    head = _part(xy, names, ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right"))
+    c = (head.min(axis=0) + head.max(axis=0)) / 2
+    half = 0.65 * float((head.max(axis=0) - head.min(axis=0)).max())
+    return [c[0] - half, c[1] - half, c[0] + half, c[1] + half]
+
+
+def _blur(rgb: np.ndarray, boxes: list[list[float]]) -> np.ndarray:
+    """The project's face blur (default strength) on the given boxes."""
+    from anonymotion.anonymize.methods import make_method
+    from anonymotion.types import Regions
+
+    n = len(boxes)
+    regions = Regions(np.array(boxes, np.float32), np.ones(n, np.float32), np.arange(n, dtype=np.int64),
+                      ("test",) * n)
+    return make_method("blur").apply(rgb, regions)
+
+
+@pytest.fixture(scope="module")
+def occluded(shared_data, tmp_path_factory):
+    """cam01 frames 0-23: base, crf-18 re-encode (control), face blurred, face + torso blurred from frame 12."""
+    out = tmp_path_factory.mktemp("occluded")
+    src = shared_data("lab_single/cam01.mp4")
+    base = trim(src, out / "base.mp4", 24)
+    ref = pose_video(base)
+    names = ref.names
+    info = probe(base)
+    paths = {k: out / f"{k}.mp4" for k in ("control", "face", "torso")}
+    writers = {k: VideoWriter(p, info.width, info.height, info.time_base, fps=info.fps, crf=18)
+               for k, p in paths.items()}
+    for f in iter_frames(base, info):
+        xy = ref.xy[f.index]
+        face = _face_box(xy, names)
+        writers["control"].write(f.rgb, f.pts)
+        writers["face"].write(_blur(f.rgb, [face]), f.pts)
+        boxes = [face]
+        if f.index >= 12:  # a "face" on the chest, as CenterFace found on cam01 after 1.2 s
+            quad = _part(xy, names, ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+            boxes.append([*quad.min(axis=0), *quad.max(axis=0)])
+        writers["torso"].write(_blur(f.rgb, boxes), f.pts)
+    for w in writers.values():
+        w.close()
+    return base, paths
+
+
+def _body_epe(result) -> float:
+    """Mean EPE (px) over the keypoints that are not on the face."""
+    face = ("nose", "eye", "ear", "mouth")
+    return float(np.mean([r["epe_px"] for r in result.keypoints if not any(f in r["keypoint"] for f in face)]))
+
+
+def test_face_blur_barely_moves_pose_and_torso_blur_is_reported(occluded):
+    base, paths = occluded
+    control, face, torso = (compare(base, paths[k]) for k in ("control", "face", "torso"))
+    c, f, t = control.overall, face.overall, torso.overall
+    # measured: control 1.7 px / 1.2 deg; face blur 6.6 px (face keypoints ~15 px, body 3.2 px) / 2.3 deg;
+    # face + torso blur 74 px / 14.9 deg, 4.9 px over the frames whose body was intact
+    assert c["body_altered_frames"] == [] and f["body_altered_frames"] == []
+    assert _body_epe(face) <= 3 * _body_epe(control) + 1.0 and f["detection_rate_test"] == 1.0
+    assert f["angle_rmse_mean"] <= c["angle_rmse_mean"] + 2.0
+    # the torso blurred as well (what the face detector did on cam01): those frames are named,
+    # the frames before are as good as the face-only copy, and the pose error is attributed
+    assert t["body_altered_frames"] == list(range(12, 24)) and t["body_altered_max_pct"] > 20
+    assert t["epe_px_body_intact"] <= 1.5 * f["epe_px"]
+    assert t["angle_rmse_mean_body_intact"] <= c["angle_rmse_mean"] + 2.0
+    assert t["epe_px"] > 5 * t["epe_px_body_intact"]
+
+
+def test_followed_subject_hip_never_jumps(occluded):
+    base, paths = occluded
+    ref = pose_video(base, subject="auto")
+    test = pose_video(paths["torso"], subject=ref.replay())
+    names = ref.names
+    hips = ("left_hip", "right_hip")
+    torso = np.array([_torso_len(x, names) for x in ref.xy])
+    h_ref = np.array([_part(x, names, hips).mean(axis=0) for x in ref.xy])
+    h_test = np.array([_part(x, names, hips).mean(axis=0) for x in test.xy])
+    assert not ref.lost.any() and not test.lost.any()
+    assert np.isfinite(h_ref).all() and np.isfinite(h_test).all()
+    # the followed subject stays the participant: frame-to-frame hip steps stay small ...
+    assert (np.linalg.norm(np.diff(h_test, axis=0), axis=1) < 0.5 * torso[1:]).all()
+    # ... and on the frames left intact it sits where the original's does
+    assert (np.linalg.norm(h_test[:12] - h_ref[:12], axis=1) < 0.1 * torso[:12]).all()
+
+
+@pytest.mark.xfail(strict=True, reason="known anonymizer bug: CenterFace takes the participant's bare chest "
+                                       "on lab_single/cam01 (t > 1.3 s) for a face and blur covers his torso")
+def test_face_blur_leaves_the_participants_body_intact(shared_data, tmp_path):
+    """The real pipeline on cam01 frames 80-91: face blur must not alter the subject's body."""
+    from anonymotion.pipeline import anonymize
+    from anonymotion.pose.alteration import ALTERED_SHARE, body_alteration
+
+    src = shared_data("lab_single/cam01.mp4")
+    info = probe(src)
+    seg = tmp_path / "seg.mp4"
+    with VideoWriter(seg, info.width, info.height, info.time_base, fps=info.fps, crf=12) as w:
+        for f in iter_frames(src, info):
+            if f.index >= 92:
+                break
+            if f.index >= 80:
+                w.write(f.rgb, f.pts)
+    blurred = anonymize(seg, tmp_path / "seg_blur.mp4", method="blur").output
+    share = body_alteration(seg, blurred, pose_video(seg))
+    assert np.isfinite(share).all()
+    assert (share < ALTERED_SHARE).all(), f"body altered in frames {np.flatnonzero(share >= ALTERED_SHARE)}"

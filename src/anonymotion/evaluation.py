@@ -220,8 +220,17 @@ def match_frames(ref: Poses, test: Poses, ref_name: str, test_name: str) -> tupl
 
 
 def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: float | None = None,
-                  ref_name: str = "original", test_name: str = "anonymized") -> CompareResult:
-    """Compare two pose tracks (pure computation). min_conf: angle confidence filter (default threshold)."""
+                  ref_name: str = "original", test_name: str = "anonymized",
+                  body_altered: np.ndarray | None = None) -> CompareResult:
+    """Compare two pose tracks (pure computation). min_conf: angle confidence filter (default threshold).
+
+    body_altered: optional (T_ref,) share (0..1) of the subject's body (head excluded) the
+    anonymization changed in each original frame (:func:`anonymotion.pose.alteration.body_alteration`).
+    With it, overall also holds ``body_altered_frames`` (frames with share >= ALTERED_SHARE),
+    ``body_altered_max_pct`` and the keypoint/angle figures over the frames whose body was
+    left intact (``epe_px_body_intact``, ``ptk_pct_body_intact``, ``angle_rmse_mean_body_intact``):
+    the effect of anonymizing the face, apart from collateral masking of the body.
+    """
     min_conf = threshold if min_conf is None else min_conf
     ri, ti = match_frames(ref, test, ref_name, test_name)
     names = ref.names
@@ -257,11 +266,40 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     overall["size_scale"] = list(scale) if scale else None
     finite = [r["rmse"] for r in arows if np.isfinite(r["rmse"])]
     overall["angle_rmse_mean"] = float(np.mean(finite)) if finite else float("nan")
+    if body_altered is not None:
+        overall.update(_body_intact_stats(np.asarray(body_altered, np.float64)[ri], rxy, rs, txy, ts, ra, ta, rc, tc,
+                                          names, anames, wraps, pres_r, pres_t, threshold, min_conf))
     return CompareResult(
         original=ref_name, anonymized=test_name, threshold=threshold, keypoints=ks.rows(), overall=overall,
         angles=arows, angles_3d=rows3, t=ref.t[ri], angle_names=anames, angles_orig=ra, angles_anon=ta,
         angle_diff=diff, keypoint_names=names,
     )
+
+
+def _body_intact_stats(share: np.ndarray, rxy: np.ndarray, rs: np.ndarray, txy: np.ndarray, ts: np.ndarray,
+                       ra: np.ndarray, ta: np.ndarray, rc: np.ndarray, tc: np.ndarray, names: tuple[str, ...],
+                       anames: tuple[str, ...], wraps: tuple[bool, ...], pres_r: np.ndarray, pres_t: np.ndarray,
+                       threshold: float, min_conf: float) -> dict[str, Any]:
+    """Body-alteration summary and EPE/PTK/angle RMSE over the matched frames whose body was intact."""
+    from anonymotion.pose.alteration import ALTERED_SHARE
+
+    altered = np.isfinite(share) & (share >= ALTERED_SHARE)
+    out: dict[str, Any] = {
+        "body_altered_frames": [int(i) for i in np.flatnonzero(altered)],
+        "body_altered_max_pct": float(np.nanmax(share) * 100) if np.isfinite(share).any() else float("nan"),
+    }
+    keep = ~altered
+    nan = float("nan")
+    if keep.sum() == 0:
+        out.update(epe_px_body_intact=nan, ptk_pct_body_intact=nan, angle_rmse_mean_body_intact=nan)
+        return out
+    _, ov = keypoint_stats(rxy[keep], rs[keep], txy[keep], ts[keep], names, threshold)
+    rows, _ = angle_stats(ra[keep], ta[keep], rc[keep], tc[keep], anames, wraps, ref_present=pres_r[keep],
+                          test_present=pres_t[keep], min_conf=min_conf)
+    finite = [r["rmse"] for r in rows if np.isfinite(r["rmse"])]
+    out.update(epe_px_body_intact=ov["epe_px"], ptk_pct_body_intact=ov["ptk_pct"],
+               angle_rmse_mean_body_intact=float(np.mean(finite)) if finite else nan)
+    return out
 
 
 def compare(
@@ -303,12 +341,26 @@ def compare(
 
     test = pose_video(anonymized, backend=backend, subject=test_spec, filter_hz=filter_hz, progress=prog2,
                       max_frames=max_frames)
-    result = compare_poses(ref, test, threshold=threshold, ref_name=str(original), test_name=str(anonymized))
+    altered = _alteration(original, anonymized, ref, max_frames)
+    result = compare_poses(ref, test, threshold=threshold, ref_name=str(original), test_name=str(anonymized),
+                           body_altered=altered)
     result.overall["subject"] = ref.subject
     result.overall["filter_hz"] = filter_hz
     if out_dir is not None:
         write_compare_outputs(result, Path(out_dir))
     return result
+
+
+def _alteration(original: Path, anonymized: Path, ref: VideoPoses, max_frames: int | None = None) -> np.ndarray | None:
+    """Body alteration per original frame, or None (with a warning) when it cannot be measured."""
+    from anonymotion.errors import AnonymotionError
+    from anonymotion.pose.alteration import body_alteration
+
+    try:
+        return body_alteration(original, anonymized, ref, max_frames=max_frames)
+    except (AnonymotionError, OSError, ValueError) as exc:
+        log.warning("%s: body alteration not measured: %s", anonymized, exc)
+        return None
 
 
 def write_compare_outputs(result: CompareResult, out_dir: Path, prefix: str = "") -> dict[str, Path]:
@@ -464,7 +516,8 @@ def evaluate(
                               progress=lambda d, t: step(d, t, d))
             done_before[0] += frames
             results[str(video)][m] = compare_poses(ref, test, threshold=threshold, ref_name=str(video),
-                                                   test_name=str(paths[m]))
+                                                   test_name=str(paths[m]),
+                                                   body_altered=_alteration(video, paths[m], ref))
         for m, c in sinks.items():
             test = c.finish(None, filter_hz)
             results[str(video)][f"{m}+lossless"] = compare_poses(ref, test, threshold=threshold,
