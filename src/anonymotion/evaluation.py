@@ -226,7 +226,8 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
 
     body_altered: optional (T_ref,) share (0..1) of the subject's body (head excluded) the
     anonymization changed in each original frame (:func:`anonymotion.pose.alteration.body_alteration`).
-    With it, overall also holds ``body_altered_frames`` (frames with share >= ALTERED_SHARE),
+    With it, overall also holds ``body_altered_frames`` (matched-frame indices with share >=
+    ALTERED_SHARE) and their count ``body_altered_frame_count``,
     ``body_altered_max_pct`` and the keypoint/angle figures over the frames whose body was
     left intact (``epe_px_body_intact``, ``ptk_pct_body_intact``, ``angle_rmse_mean_body_intact``):
     the effect of anonymizing the face, apart from collateral masking of the body.
@@ -286,6 +287,7 @@ def _body_intact_stats(share: np.ndarray, rxy: np.ndarray, rs: np.ndarray, txy: 
     altered = np.isfinite(share) & (share >= ALTERED_SHARE)
     out: dict[str, Any] = {
         "body_altered_frames": [int(i) for i in np.flatnonzero(altered)],
+        "body_altered_frame_count": int(altered.sum()),
         "body_altered_max_pct": float(np.nanmax(share) * 100) if np.isfinite(share).any() else float("nan"),
     }
     keep = ~altered
