@@ -166,3 +166,24 @@ def test_merge_keeps_the_better_of_overlapping_boxes() -> None:
     assert len(m) == 3
     assert sorted(m.sources) == ["blazeface", "centerface", "centerface"]
     assert len(merge_regions([Regions.empty(), Regions.empty()])) == 0
+
+
+@pytest.mark.slow
+def test_large_weak_candidates_are_not_faces(shared_data):
+    """On lab_single/cam01 frames 85-88 CenterFace scores the participant's bare chest 0.2-0.25 at
+    ~250 px; blurring it wrecked the pose. Large boxes need a higher score than small ones."""
+    from anonymotion.detect.centerface import size_threshold
+    from anonymotion.detect.faces import make_face_detector
+    from anonymotion.io.video import iter_frames
+
+    detector = make_face_detector()
+    for frame in iter_frames(shared_data("lab_single/cam01.mp4")):
+        if frame.index < 84 or frame.index > 89:
+            continue
+        regions = detector.detect(frame.rgb)
+        sizes = np.maximum(regions.boxes[:, 2] - regions.boxes[:, 0], regions.boxes[:, 3] - regions.boxes[:, 1])
+        assert (sizes < 200).all(), (frame.index, regions.boxes)
+        # the bystander's face (~50 px, score 0.8) is still found
+        assert any(b[0] < 150 and b[1] > 250 for b in regions.boxes), frame.index
+    small = np.array([[0, 0, 20, 20], [0, 0, 300, 300]], np.float32)
+    assert size_threshold(small, 0.2).tolist() == pytest.approx([0.2, 0.4])

