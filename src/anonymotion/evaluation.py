@@ -227,7 +227,8 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     body_altered: optional (T_ref,) share (0..1) of the subject's body (head excluded) the
     anonymization changed in each original frame (:func:`anonymotion.pose.alteration.body_alteration`).
     With it, overall also holds ``body_altered_frames`` (matched-frame indices with share >=
-    ALTERED_SHARE) and their count ``body_altered_frame_count``,
+    ALTERED_SHARE), their count ``body_altered_frame_count``, the first one's time
+    ``body_altered_first_t`` (s, None without),
     ``body_altered_max_pct`` and the keypoint/angle figures over the frames whose body was
     left intact (``epe_px_body_intact``, ``ptk_pct_body_intact``, ``angle_rmse_mean_body_intact``):
     the effect of anonymizing the face, apart from collateral masking of the body.
@@ -270,6 +271,14 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     if body_altered is not None:
         overall.update(_body_intact_stats(np.asarray(body_altered, np.float64)[ri], rxy, rs, txy, ts, ra, ta, rc, tc,
                                           names, anames, wraps, pres_r, pres_t, threshold, min_conf))
+        frames = overall["body_altered_frames"]
+        overall["body_altered_first_t"] = float(ref.t[ri][frames[0]]) if frames else None
+        if frames:
+            log.warning("%s: the anonymization altered the subject's body, not only the face, in %d frames "
+                        "(first at %.2f s, up to %.0f %% of the body); pose error there is the method masking "
+                        "the body. Over the %d frames with the body intact: EPE %.2f px, mean angle RMSE %.2f deg",
+                        test_name, len(frames), overall["body_altered_first_t"], overall["body_altered_max_pct"],
+                        len(ri) - len(frames), overall["epe_px_body_intact"], overall["angle_rmse_mean_body_intact"])
     return CompareResult(
         original=ref_name, anonymized=test_name, threshold=threshold, keypoints=ks.rows(), overall=overall,
         angles=arows, angles_3d=rows3, t=ref.t[ri], angle_names=anames, angles_orig=ra, angles_anon=ta,
