@@ -21,6 +21,8 @@ class AnonymizeConfig:
     (None = detector default); detect_size: network input size, longest side in px
     (None = detector default). regions: region sources (None = the method's default, e.g. faces).
     hold: seconds a missed face stays covered (temporal hold/interpolation).
+    detect_every: run the face detector on every n-th frame, the tracker interpolating between
+    (None = about every 60 ms, never more than half of ``hold``; 1 = every frame).
     mask_scale: box growth factor; shape: ellipse or rect. strength/blocks/kernel/background/size:
     method parameters (None = method default). crf/preset: x264 quality and speed.
     keep_audio: re-encode the first audio stream (dropped by default).
@@ -32,6 +34,7 @@ class AnonymizeConfig:
     detect_size: int | None = None
     regions: tuple[str, ...] | None = None
     hold: float = 0.2
+    detect_every: int | None = None
     mask_scale: float = 1.3
     shape: str = "ellipse"
     strength: float | None = None
@@ -60,6 +63,8 @@ class AnonymizeConfig:
             raise ConfigError(None, f"--mask-scale must be between 0.5 and 5, not {self.mask_scale}")
         if self.hold < 0 or self.hold > 10:
             raise ConfigError(None, f"--hold must be between 0 and 10 seconds, not {self.hold}")
+        if self.detect_every is not None and not 1 <= self.detect_every <= 30:
+            raise ConfigError(None, f"--detect-every must be between 1 and 30 frames, not {self.detect_every}")
         if self.threshold is not None and not 0 < self.threshold < 1:
             raise ConfigError(None, f"--threshold must be between 0 and 1, not {self.threshold}")
         if self.detect_size is not None and not 64 <= self.detect_size <= 4096:

@@ -199,7 +199,11 @@ def anonymize_methods(
         built = make_sources(source_names, config)
     except ValueError as exc:
         raise ConfigError(None, str(exc)) from None
-    stream = RegionStream(dict(zip(source_names, built)), hold=config.hold)
+    from anonymotion.track import detect_every
+
+    every = config.detect_every or detect_every(info.fps, config.hold)
+    config = config.with_overrides(detect_every=every)  # the manifest records the stride used
+    stream = RegionStream(dict(zip(source_names, built)), hold=config.hold, every=every)
     audio = _audio_spec(path) if config.keep_audio and info.has_audio else None
     outs: dict[str, _Output] = {}
     recovery = None

@@ -1,15 +1,18 @@
 """Frames paired with their final regions, per region source, in frame order.
 
 Each source (faces, head, body ...) has its own temporal tracker, so a method receives
-only the regions of the sources it asked for, held boxes included. Frames wait in a
-queue until every tracker has settled their regions: the queue is no longer than the
-tracker's hold window, so memory does not grow with video length.
+only the regions of the sources it asked for, held boxes included. The face detector may
+run on every n-th frame only (the tracker interpolates between), and detection runs in a
+worker thread while the caller anonymizes and encodes earlier frames (onnxruntime and
+MediaPipe release the GIL). Frames wait in queues no longer than the detection stride
+plus the tracker's hold window, so memory does not grow with video length.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -20,34 +23,61 @@ from anonymotion.types import Frame, Regions
 class RegionStream:
     """Run region sources and trackers over frames given in order.
 
-    sources: name -> source. hold: seconds a missed region stays covered.
-    :meth:`push` and :meth:`flush` yield (frame, {source name: final Regions}).
-    Boxes are tracked; a source's pixel mask (e.g. person segmentation) is kept as found.
+    sources: name -> source. hold: seconds a missed region stays covered. every: the
+    "faces" source examines every n-th frame only (1 = all); other sources (pose heads,
+    masks) run on every frame. :meth:`push` and :meth:`flush` yield
+    (frame, {source name: final Regions}). Boxes are tracked; a source's pixel mask
+    (e.g. person segmentation) is kept as found.
     """
 
-    def __init__(self, sources: dict[str, RegionSource], hold: float) -> None:
+    STRIDED = ("faces",)
+
+    def __init__(self, sources: dict[str, RegionSource], hold: float, every: int = 1) -> None:
         from anonymotion.track import RegionTracker
 
         self.sources = sources
+        self.every = max(1, int(every))
         self.trackers = {name: RegionTracker(hold=hold) for name in sources}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect") if sources else None
+        self._inflight: deque[tuple[Frame, Future | None]] = deque()
         self._pending: deque[Frame] = deque()
         self._masks: dict[int, dict[str, np.ndarray]] = {}
         self._ready: dict[int, dict[str, Regions]] = {}
 
     def push(self, frame: Frame) -> Iterator[tuple[Frame, dict[str, Regions]]]:
-        self._pending.append(frame)
-        masks: dict[str, np.ndarray] = {}
-        for name, source in self.sources.items():
-            found = source.detect(frame.rgb, frame.t)
-            if found.mask is not None:
-                masks[name] = found.mask
-            boxes = Regions(found.boxes, found.scores, found.track_ids, found.sources)
-            for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
-                self._ready.setdefault(index, {})[name] = final
-        self._masks[frame.index] = masks
-        yield from self._settled()
+        """Queue ``frame`` for detection; yield every frame whose regions are now final."""
+        future = self._pool.submit(self._detect, frame) if self._pool is not None else None
+        self._inflight.append((frame, future))
+        yield from self._drain(self.every)
+
+    def _detect(self, frame: Frame) -> dict[str, Regions | None]:
+        """Run in the worker thread, one frame at a time in order (MediaPipe needs increasing t)."""
+        examine = frame.index % self.every == 0
+        return {name: source.detect(frame.rgb, frame.t) if examine or name not in self.STRIDED else None
+                for name, source in self.sources.items()}
+
+    def _drain(self, limit: int) -> Iterator[tuple[Frame, dict[str, Regions]]]:
+        """Hand finished detections to the trackers while more than ``limit`` frames wait."""
+        while self._inflight and (len(self._inflight) > limit or self._inflight[0][1] is None
+                                  or self._inflight[0][1].done()):
+            frame, future = self._inflight.popleft()
+            found = future.result() if future is not None else {}
+            self._pending.append(frame)
+            masks: dict[str, np.ndarray] = {}
+            for name, regions in found.items():
+                boxes = None
+                if regions is not None:
+                    if regions.mask is not None:
+                        masks[name] = regions.mask
+                    boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources)
+                for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
+                    self._ready.setdefault(index, {})[name] = final
+            self._masks[frame.index] = masks
+            yield from self._settled()
 
     def flush(self) -> Iterator[tuple[Frame, dict[str, Regions]]]:
+        """At the end of the video: every frame still waiting, with its final regions."""
+        yield from self._drain(0)
         for name, tracker in self.trackers.items():
             for index, final in tracker.flush():
                 self._ready.setdefault(index, {})[name] = final
@@ -77,6 +107,12 @@ class RegionStream:
         return [dict(gap, source=name) for name, t in self.trackers.items() for gap in t.gaps]
 
     def close(self) -> None:
+        """Stop the detection thread (waiting for its current frame) and release the sources."""
+        if self._pool is not None:
+            for _, future in self._inflight:
+                if future is not None:
+                    future.cancel()
+            self._pool.shutdown(wait=True)
         for source in self.sources.values():
             source.close()
 

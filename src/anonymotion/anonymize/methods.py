@@ -54,14 +54,18 @@ class RegionMethod:
         out = rgb.copy()
         h, w = rgb.shape[:2]
         boxes = scale_boxes(regions.boxes, self.mask_scale, w, h)
-        for i in range(len(regions)):
-            x1, y1, x2, y2 = boxes[i]
+        for x1, y1, x2, y2 in boxes:
             size = float(max(x2 - x1, y2 - y1))
             if size < 1:
                 continue
-            one = Regions(regions.boxes[i:i + 1], regions.scores[i:i + 1], regions.track_ids[i:i + 1],
-                          regions.sources[i:i + 1])
-            self._paint(out, rgb, region_mask(one, h, w, shape=self.shape, mask_scale=self.mask_scale), size)
+            # work on the region's crop (plus the method's margin), never on a full-frame mask
+            m = self.margin(size)
+            cx1, cy1 = max(0, int(np.floor(x1)) - m), max(0, int(np.floor(y1)) - m)
+            cx2, cy2 = min(w, int(np.ceil(x2)) + m), min(h, int(np.ceil(y2)) + m)
+            local = Regions(np.array([[x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1]], np.float32),
+                            np.ones(1, np.float32), np.zeros(1, np.int64), ("region",))
+            mask = region_mask(local, cy2 - cy1, cx2 - cx1, shape=self.shape, mask_scale=1.0)
+            self._paint_crop(out, rgb, (cy1, cy2, cx1, cx2), mask, size)
         if regions.mask is not None and regions.mask.any():
             rect = bounding_rect(regions.mask)
             assert rect is not None
@@ -69,14 +73,20 @@ class RegionMethod:
             self._paint(out, rgb, regions.mask.astype(bool), size)
         return out
 
+    def _paint_crop(self, out: np.ndarray, src: np.ndarray, rect: tuple[int, int, int, int],
+                    mask: np.ndarray, size: float) -> None:
+        """Transform src[rect] and copy it into out where the crop-sized ``mask`` is True."""
+        y1, y2, x1, x2 = rect
+        changed = self.transform(src[y1:y2, x1:x2], size)
+        out[y1:y2, x1:x2][mask] = changed[mask]
+
     def _paint(self, out: np.ndarray, src: np.ndarray, mask: np.ndarray, size: float) -> None:
+        """Transform the pixels of a full-frame (H, W) bool ``mask`` (e.g. a person mask)."""
         rect = bounding_rect(mask, margin=self.margin(size))
         if rect is None:
             return
         y1, y2, x1, x2 = rect
-        changed = self.transform(src[y1:y2, x1:x2], size)
-        m = mask[y1:y2, x1:x2]
-        out[y1:y2, x1:x2][m] = changed[m]
+        self._paint_crop(out, src, rect, mask[y1:y2, x1:x2], size)
 
 
 @dataclass

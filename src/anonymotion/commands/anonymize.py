@@ -30,6 +30,9 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated region sources, e.g. faces,head (default: what the method needs)")
     p.add_argument("--hold", type=float, default=d.hold,
                    help="seconds a missed face stays covered before and after detections (default 0.2)")
+    p.add_argument("--detect-every", type=int, default=None,
+                   help="run the face detector on every n-th frame, tracking in between "
+                        "(default: about every 60 ms, e.g. 3 at 50 fps; 1 = every frame)")
     p.add_argument("--mask-scale", type=float, default=d.mask_scale, help="grow each box by this factor (default 1.3)")
     p.add_argument("--shape", default=d.shape, choices=["ellipse", "rect"], help="shape of the covered area")
     p.add_argument("--strength", type=float, default=None, help="method strength (blur: sigma as a share of the face size)")
@@ -55,7 +58,7 @@ def config_from_args(args: argparse.Namespace) -> AnonymizeConfig:
     return AnonymizeConfig(
         method=args.method, detector=args.detector, threshold=args.threshold, detect_size=args.detect_size,
         regions=tuple(r.strip() for r in args.regions.split(",") if r.strip()) if args.regions else None,
-        hold=args.hold, mask_scale=args.mask_scale, shape=args.shape, strength=args.strength,
+        hold=args.hold, detect_every=args.detect_every, mask_scale=args.mask_scale, shape=args.shape, strength=args.strength,
         blocks=args.blocks, kernel=args.kernel, background=args.background, size=args.size, crf=args.crf,
         preset=args.preset, keep_audio=args.keep_audio, recoverable=args.recoverable, key_file=args.key,
         passphrase_env=args.passphrase_env, audit=getattr(args, "audit", False), limits=limits,
