@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 CONTROL = "reencode"
 OVERALL_KEYS = ("epe_px", "epe_norm", "ptk_pct", "pck_005", "pck_01", "detection_rate_test", "confidence_test",
-                "confidence_change_pct", "angle_rmse_mean", "mpjpe_mm")
+                "confidence_change_pct", "angle_rmse_mean", "mpjpe_mm", "body_altered_frame_count",
+                "body_altered_max_pct", "epe_px_body_intact", "angle_rmse_mean_body_intact")
 
 
 def _methods(labels: list[str]) -> list[str]:
