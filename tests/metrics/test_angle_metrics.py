@@ -37,3 +37,12 @@ def test_verdicts():
     assert verdict(5.5, 0.1) == "fail"
     assert verdict(float("nan"), 0.1) == "n/a"
     assert SD_LIMIT_DEG == pytest.approx(5 / (1.96 * 2), abs=0.01)
+
+
+def test_an_angle_lost_by_the_method_fails_instead_of_being_skipped():
+    from anonymotion.metrics.angles import verdict
+
+    nan = float("nan")
+    assert verdict(nan, nan, lost=True) == "fail"  # e.g. body-pixelate: the pose detector never fired
+    assert verdict(nan, nan) == "n/a"
+    assert verdict(0.5, 0.2) == "ok" and verdict(0.5, 2.0) == "sd" and verdict(6.0, 0.1) == "fail"

@@ -85,7 +85,8 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
                 tables["verdicts"].append({
                     "video": video, "angle": name, "method": lab, "rmse": a["rmse"], "control_rmse": c["rmse"],
                     "excess_rmse": excess, "sd": a["sd"], "control_sd": c["sd"], "sd_change": sd_change,
-                    "within_5deg_pct": a["within_5deg_pct"], "verdict": verdict(excess, sd_change),
+                    "within_5deg_pct": a["within_5deg_pct"],
+                    "verdict": verdict(excess, sd_change, lost=not np.isfinite(a["rmse"]) and np.isfinite(c["rmse"])),
                 })
             errors = {lab: np.abs(by_label[lab].angle_diff[:, j]) for lab in cols if by_label[lab].angle_diff is not None}
             for r in pairwise_wilcoxon(errors):
