@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
@@ -23,6 +22,7 @@ import numpy as np
 
 from anonymotion.anonymize.methods import Blur
 from anonymotion.errors import ConfigError
+from anonymotion.io.writer import commit_file
 from anonymotion.types import Regions
 
 log = logging.getLogger(__name__)
@@ -109,17 +109,13 @@ class Skeleton:
 
     def close(self) -> None:
         """Release the pose model and move the finished CSV to ``output_csv``."""
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
-        if self._csv is not None:
-            tmp, fh, _ = self._csv
-            self._csv = None
-            fh.close()
-            os.replace(tmp, Path(self.output_csv))  # type: ignore[arg-type]
+        self._finish(keep=True)
 
     def abort(self) -> None:
         """Release the pose model and delete the unfinished CSV."""
+        self._finish(keep=False)
+
+    def _finish(self, keep: bool) -> None:
         if self._pose is not None:
             self._pose.close()
             self._pose = None
@@ -127,4 +123,7 @@ class Skeleton:
             tmp, fh, _ = self._csv
             self._csv = None
             fh.close()
-            tmp.unlink(missing_ok=True)
+            if keep:
+                commit_file(tmp, Path(self.output_csv))  # type: ignore[arg-type]
+            else:
+                tmp.unlink(missing_ok=True)
