@@ -8,15 +8,13 @@ error code).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from anonymotion.audit.faces import FaceCheck, LeakRun, any_leak_runs, leak_rates, leak_runs
 from anonymotion.audit.metadata import MetadataFinding
-from anonymotion.errors import OutputError
+from anonymotion.io.writer import write_text_atomic
 
 EXIT_PASS = 0
 EXIT_ERROR = 2
@@ -202,14 +200,4 @@ class AuditResult:
 
 def write_json(doc: dict[str, Any], path: Path) -> Path:
     """Write ``doc`` to ``path`` atomically (temporary name in the same folder, then rename)."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write the audit report ({exc.strerror or exc})") from None
-    return path
+    return write_text_atomic(path, json.dumps(doc, indent=2) + "\n")

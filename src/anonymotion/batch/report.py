@@ -25,7 +25,6 @@ import html
 import io
 import logging
 import math
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from anonymotion.batch.state import BatchManifest, Entry
-from anonymotion.io.writer import ensure_writable_dir, temp_path_for
+from anonymotion.io.writer import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -248,14 +247,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> Path:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    ensure_writable_dir(path.parent)
-    tmp = temp_path_for(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(path, text)
 
 
 def write_report(output_dir: Path, manifest: BatchManifest, keys: list[str], methods: list[str]) -> Path:

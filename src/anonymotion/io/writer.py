@@ -57,6 +57,21 @@ def commit_file(tmp: Path, final: Path) -> Path:
     return final
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file renamed into place; OutputError on failure."""
+    path = Path(path)
+    ensure_writable_dir(path.parent)
+    tmp = temp_path_for(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        commit_file(tmp, path)
+    except OSError as exc:
+        raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def ensure_writable_dir(folder: Path) -> None:
     """Create ``folder`` if needed and check it accepts files, else raise OutputError."""
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from anonymotion.errors import OutputError
-from anonymotion.io.writer import ensure_writable_dir, temp_path_for
+from anonymotion.io.writer import commit_file, ensure_writable_dir, temp_path_for
 
 POSE_COLUMNS = ("frame", "time", "keypoint", "x", "y", "score", "world_x", "world_y", "world_z", "lost")
 
@@ -54,8 +53,7 @@ def write_atomic(path: Path, write: callable, mode: str = "w") -> Path:
     try:
         with open(tmp, mode, encoding=None if "b" in mode else "utf-8", newline=None if "b" in mode else "") as fh:
             write(fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        commit_file(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(path, f"cannot write ({exc.strerror or exc})") from None

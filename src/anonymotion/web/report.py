@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from anonymotion.io.writer import temp_path_for
+from anonymotion.io.writer import write_text_atomic
 from anonymotion.web.jobs import Job
 
 HERE = Path(__file__).resolve().parent
@@ -41,10 +40,4 @@ def write_report(path: Path, job: Job, anonymize: dict[str, Any], test: dict[str
         css=(HERE / "static" / "app.css").read_text(encoding="utf-8"),
         created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
-    tmp = temp_path_for(path)
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(path, html)
