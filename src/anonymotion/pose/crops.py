@@ -18,9 +18,12 @@ from collections.abc import Callable
 import numpy as np
 
 from anonymotion.pose.backend import PersonsFrame
+from anonymotion.pose.skeletons import MEDIAPIPE_33
+from anonymotion.track.persons import mirror_permutation
 
 log = logging.getLogger(__name__)
 
+_MIRROR = mirror_permutation(MEDIAPIPE_33)
 Box = tuple[float, float, float, float]
 Crop = tuple[int, int, int, int]
 
@@ -75,13 +78,15 @@ def box_iou(a: np.ndarray | Box, b: np.ndarray | Box) -> float:
 
 
 def same_person(xy_a: np.ndarray, xy_b: np.ndarray, tolerance: float = 0.15) -> bool:
-    """True when two (K, 2) poses are one person: mean keypoint distance below ``tolerance``
-    x the larger keypoint-box side."""
-    boxes = keypoint_boxes(np.stack([xy_a, xy_b]))
-    side = float(np.nanmax(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
-    d = np.linalg.norm(xy_a - xy_b, axis=1)
-    d = d[np.isfinite(d)]
-    return bool(d.size and side > 0 and float(d.mean()) < tolerance * side)
+    """True when two (K, 2) MediaPipe-33 poses are one person: mean keypoint distance (the
+    farthest quarter left out, also against the left/right flipped pose, see
+    :func:`anonymotion.track.persons.person_cost`) below ``tolerance`` x the larger
+    keypoint-box side."""
+    from anonymotion.track.persons import person_cost, pose_size
+
+    ones = np.ones(xy_a.shape[0], np.float32)
+    size = max(pose_size(xy_a), pose_size(xy_b))
+    return person_cost(xy_a, xy_b, ones, ones, size, _MIRROR if xy_a.shape[0] == len(MEDIAPIPE_33) else None) < tolerance
 
 
 class CropFollower:

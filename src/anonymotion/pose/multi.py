@@ -75,6 +75,19 @@ def visibility_rank(p: PersonsFrame) -> np.ndarray:
     return np.nan_to_num(p.score.mean(axis=1) * (boxes[:, 3] - boxes[:, 1]))
 
 
+def dedupe(p: PersonsFrame, tolerance: float = 0.2) -> PersonsFrame:
+    """The persons of one frame with duplicates removed (the model sometimes returns one
+    person twice, from tracking and from a new detection): of two poses that are the same
+    person (:func:`same_person`), the more visible one is kept."""
+    if len(p) < 2:
+        return p
+    keep: list[int] = []
+    for i in np.argsort(-visibility_rank(p)):
+        if not any(same_person(p.xy[i], p.xy[j], tolerance) for j in keep):
+            keep.append(int(i))
+    return p if len(keep) == len(p) else _take(p, sorted(keep))
+
+
 class MediaPipeMultiPose:
     """Up to ``num_poses`` persons per frame (33 landmarks, px; visibility; world landmarks, m;
     with ``masks=True`` a per-person (H, W) probability).
@@ -199,7 +212,7 @@ class MediaPipeMultiPose:
             if room > 0:
                 parts += self._follow(self._search_tiles(rgb), known, rgb, t, room)
         self._index += 1
-        result = _concat(parts, k, self.masks, (h, w))
+        result = dedupe(_concat(parts, k, self.masks, (h, w)))
         if len(result) > self.num_poses:
             result = _take(result, np.sort(np.argsort(-visibility_rank(result))[: self.num_poses]))
         return result

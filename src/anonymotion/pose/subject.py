@@ -26,13 +26,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SubjectSpec:
-    """Which person to follow: mode "auto", "point" ((x, y) px) or "box" ((x1, y1, x2, y2) px)."""
+    """Which person to follow: mode "auto", "point" ((x, y) px), "box" ((x1, y1, x2, y2) px)
+    or "id" (a person id of the multi-person backend, ``person``)."""
 
     mode: str
     point: tuple[float, float] | None = None
     box: tuple[float, float, float, float] | None = None
+    person: int | None = None
 
     def describe(self) -> str:
+        if self.mode == "id":
+            return f"id {self.person}"
         if self.mode == "point":
             return f"point {self.point[0]:g},{self.point[1]:g}"  # type: ignore[index]
         if self.mode == "box":
@@ -40,10 +44,16 @@ class SubjectSpec:
         return "auto"
 
 
-def parse_subject(value: str | SubjectSpec | tuple | None) -> SubjectSpec | None:
-    """Parse ``--subject``: None, "auto", "X,Y" (a point) or "X1,Y1,X2,Y2" (a box), pixels."""
+SUBJECT_HELP = "--subject must be 'auto', a person id ('3' or 'id:3'), 'X,Y' or 'X1,Y1,X2,Y2' pixels"
+
+
+def parse_subject(value: str | SubjectSpec | tuple | int | None) -> SubjectSpec | None:
+    """Parse ``--subject``: None, "auto", a person id ("3", "id:3"), "X,Y" (a point) or
+    "X1,Y1,X2,Y2" (a box), pixels of the upright frame."""
     if value is None or isinstance(value, SubjectSpec):
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"id:{value}"
     if isinstance(value, (tuple, list)):
         nums = [float(v) for v in value]
     else:
@@ -52,10 +62,15 @@ def parse_subject(value: str | SubjectSpec | tuple | None) -> SubjectSpec | None
             return None
         if text == "auto":
             return SubjectSpec("auto")
+        ident = text[3:] if text.startswith("id:") else text
+        if ident.isdigit():
+            if int(ident) < 1:
+                raise ConfigError(None, f"{SUBJECT_HELP}; person ids start at 1, got {value!r}")
+            return SubjectSpec("id", person=int(ident))
         try:
             nums = [float(v) for v in text.replace(" ", "").split(",")]
         except ValueError:
-            raise ConfigError(None, f"--subject must be 'auto', 'X,Y' or 'X1,Y1,X2,Y2' pixels, got {value!r}") from None
+            raise ConfigError(None, f"{SUBJECT_HELP}, got {value!r}") from None
     if len(nums) == 2:
         return SubjectSpec("point", point=(nums[0], nums[1]))
     if len(nums) == 4:
@@ -63,7 +78,7 @@ def parse_subject(value: str | SubjectSpec | tuple | None) -> SubjectSpec | None
         if x2 <= x1 or y2 <= y1:
             raise ConfigError(None, f"--subject box needs X1 < X2 and Y1 < Y2, got {value!r}")
         return SubjectSpec("box", box=(x1, y1, x2, y2))
-    raise ConfigError(None, f"--subject must be 'auto', 'X,Y' or 'X1,Y1,X2,Y2' pixels, got {value!r}")
+    raise ConfigError(None, f"{SUBJECT_HELP}, got {value!r}")
 
 
 def keypoint_box(xy: np.ndarray) -> tuple[float, float, float, float] | None:
