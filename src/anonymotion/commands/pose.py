@@ -1,4 +1,4 @@
-"""``anonymotion pose VIDEO``: keypoints and joint angles of one subject over a video."""
+"""``anonymotion pose VIDEO``: keypoints and joint angles of every person (or one subject) over a video."""
 
 from __future__ import annotations
 
@@ -10,26 +10,46 @@ from anonymotion.progress import progress_bar
 
 def add_pose_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by pose, compare and evaluate."""
-    p.add_argument("--subject", default=None, metavar="auto|X,Y|X1,Y1,X2,Y2",
-                   help="follow one person: 'auto' (the first person found) or the person at a point / "
-                        "inside a box, in pixels of the upright frame; frames where it is lost are reported")
+    from anonymotion.pose.backend import BACKENDS, DEFAULT_BACKEND
+
+    p.add_argument("--subject", default=None, metavar="auto|ID|X,Y|X1,Y1,X2,Y2",
+                   help="the person to report first: 'auto' (the most visible person over the whole clip), a "
+                        "person id, or the person at a point / inside a box, in pixels of the upright frame; "
+                        "frames where it is lost are reported")
     p.add_argument("--filter", dest="filter_hz", type=float, nargs="?", const=6.0, default=None, metavar="HZ",
                    help="zero-phase Butterworth low-pass of the trajectories (default cut-off 6 Hz when given)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
-    p.add_argument("--backend", default="mediapipe", help="pose backend (default mediapipe)")
+    p.add_argument("--pose-backend", "--backend", dest="backend", default=DEFAULT_BACKEND, choices=sorted(BACKENDS),
+                   help=f"pose model (default {DEFAULT_BACKEND}: every person, with ids; mediapipe-legacy: the "
+                        "single-person model, 'mediapipe' is its old name)")
+    p.add_argument("--num-poses", type=int, default=4, metavar="N",
+                   help="most persons per frame for the multi-person backend (default 4)")
+    p.add_argument("--detect-persons-every", type=int, default=1, metavar="N",
+                   help="multi-person backend: run the full-frame person model on every N-th frame and follow "
+                        "the persons on crops in between (default 1: every frame; higher is faster)")
+
+
+def pose_options(args: argparse.Namespace) -> dict:
+    """Backend options from the shared pose arguments (only for a multi-person backend)."""
+    from anonymotion.pose.backend import is_multi_person
+
+    if not is_multi_person(args.backend):
+        return {}
+    return {"num_poses": args.num_poses, "detect_every": args.detect_persons_every}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pose", help="keypoints and joint angles of a video (CSV, plot, skeleton overlay)",
-        description="Run pose estimation (MediaPipe BlazePose, 33 landmarks) over a video and write "
-                    "PREFIX.pose.csv (frame, time, keypoint, x, y, score, world_x, world_y, world_z, lost), "
-                    "PREFIX.angles.csv (2D angles with confidence, 3D angles) and PREFIX.angles.png.")
+        description="Run pose estimation (MediaPipe BlazePose, 33 landmarks) over a video for every person "
+                    "(stable person ids) and write PREFIX.pose.csv (frame, time, person, keypoint, x, y, score, "
+                    "world_x, world_y, world_z, lost), PREFIX.angles.csv (per frame and person: 2D angles with "
+                    "confidence, 3D angles) and PREFIX.angles.png (the subject's angles).")
     p.add_argument("video", type=Path)
     p.add_argument("-o", "--output", type=Path, default=None, metavar="PREFIX",
                    help="output prefix (default: the video's path without extension)")
     p.add_argument("--overlay", nargs="?", const=True, default=None, metavar="PATH",
-                   help="also write the video with the skeleton drawn (default PREFIX.posed.mp4)")
+                   help="also write the video with every person's skeleton and id drawn (default PREFIX.posed.mp4)")
     p.add_argument("--layout", default="mediapipe", choices=["mediapipe", "coco17", "body25"],
                    help="keypoints in the pose CSV: MediaPipe's 33 (default), COCO-17 or OpenPose BODY-25 "
                         "(neck and mid-hip derived)")
@@ -39,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonymotion.evaluation import pose_video, write_pose_outputs
+    from anonymotion.evaluation import pose_persons, pose_video, write_pose_outputs
+    from anonymotion.pose.backend import is_multi_person
 
     prefix = args.output or args.video.with_suffix("")
     overlay = None
@@ -47,15 +68,33 @@ def run(args: argparse.Namespace) -> int:
         overlay = Path(f"{prefix}.posed.mp4")
     elif args.overlay:
         overlay = Path(args.overlay)
+    multi = is_multi_person(args.backend)
     with progress_bar(args.video.name, quiet=args.quiet) as progress:
-        poses = pose_video(args.video, backend=args.backend, subject=args.subject, filter_hz=args.filter_hz,
-                           progress=progress, overlay_path=overlay, max_frames=args.max_frames,
-                           require_person=True)
-    files = write_pose_outputs(poses, prefix, layout=args.layout)
+        if multi or args.subject is None:  # every person (the legacy model: the one it finds), with ids
+            poses = pose_persons(args.video, backend=args.backend, filter_hz=args.filter_hz, progress=progress,
+                                 overlay_path=overlay, max_frames=args.max_frames, require_person=True,
+                                 **pose_options(args))
+        else:  # the legacy model following one subject on crops
+            poses = pose_video(args.video, backend=args.backend, subject=args.subject, filter_hz=args.filter_hz,
+                               progress=progress, overlay_path=overlay, max_frames=args.max_frames,
+                               require_person=True)
+    if multi and args.subject is not None:
+        from anonymotion.evaluation import NoPersonError
+
+        keep = poses.subject_id(args.subject)
+        if keep is None:
+            raise NoPersonError(args.video, f"no person found at the subject ({args.subject})")
+        poses = poses.only([keep])
+    files = write_pose_outputs(poses, prefix, layout=args.layout, subject=args.subject)
     if not args.quiet:
-        found = int(poses.present.sum())
-        print(f"{args.video}: person found in {found} of {len(poses.t)} frames"
-              + (f", subject lost in {int(poses.lost.sum())}" if poses.subject else ""))
+        if hasattr(poses, "ids"):
+            found = poses.present.sum(axis=1)
+            who = ", ".join(f"#{int(i)} in {int(n)}" for i, n in zip(poses.ids, found)) or "nobody"
+            print(f"{args.video}: {len(poses.ids)} person(s) over {len(poses.t)} frames ({who} frames)"
+                  + (f"; subject {args.subject}" if args.subject else f"; most visible #{poses.subject_id()}"))
+        else:
+            print(f"{args.video}: person found in {int(poses.present.sum())} of {len(poses.t)} frames"
+                  + (f", subject lost in {int(poses.lost.sum())}" if poses.subject else ""))
         for path in [*files.values(), *([overlay] if overlay else [])]:
             print(f"  {path}")
     return 0

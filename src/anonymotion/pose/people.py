@@ -141,6 +141,12 @@ class PersonsPoses:
         pid = self.subject_id(spec)
         return None if pid is None else self.person(pid, subject=f"{spec.describe()} (person {pid})")
 
+    def only(self, persons: list[int]) -> "PersonsPoses":
+        """The same poses restricted to the given person ids (in id order)."""
+        rows = [self.index(p) for p in sorted(set(persons))]
+        return replace(self, ids=self.ids[rows], xy=self.xy[rows], score=self.score[rows],
+                       world=None if self.world is None else self.world[rows])
+
     def filtered(self, cutoff_hz: float) -> "PersonsPoses":
         """Every person's trajectories low-passed (zero-phase Butterworth; gaps never bridged)."""
         from anonymotion.pose.filtering import butterworth, sample_rate

@@ -161,3 +161,30 @@ def draw_skeleton(
     for i in np.flatnonzero(ok):
         cv2.circle(out, tuple(int(v) for v in pts[i]), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
     return out
+
+
+def draw_persons(rgb: np.ndarray, xy: np.ndarray, score: np.ndarray, ids: np.ndarray,
+                 threshold: float = 0.5, names: tuple[str, ...] = MEDIAPIPE_33) -> np.ndarray:
+    """Return a copy of the (H, W, 3) uint8 frame with every person's skeleton and id drawn.
+
+    xy: (N, K, 2) pixels, score: (N, K), ids: (N,) person ids; the id is written above
+    each person's keypoint box ("#3"), white on black, sized with the frame.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(rgb).copy()
+    h, w = out.shape[:2]
+    scale = max(0.5, max(h, w) / 1200)
+    thick = max(1, round(scale * 2))
+    for i in range(xy.shape[0]):
+        out = draw_skeleton(out, xy[i], score[i], threshold, names)
+        ok = np.isfinite(xy[i]).all(axis=1)
+        if not ok.any():
+            continue
+        x = int(np.clip(np.min(xy[i][ok, 0]), 0, w - 1))
+        y = int(np.clip(np.min(xy[i][ok, 1]) - 8 * scale, 20 * scale, h - 1))
+        label = f"#{int(ids[i])}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        cv2.rectangle(out, (x, y - th - base), (x + tw, y + base), (0, 0, 0), -1)
+        cv2.putText(out, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return out

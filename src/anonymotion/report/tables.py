@@ -1,16 +1,18 @@
 """CSV and JSON outputs, written atomically (temporary name, renamed when complete).
 
-Pose CSV (``*.pose.csv``), one row per frame and keypoint:
+Pose CSV (``*.pose.csv``), one row per frame, person and keypoint (multi-person pose: only
+the frames where that person was found; a single followed subject: every frame):
     frame    0-based frame number
     time     seconds from the first frame (packet timestamps)
+    person   person id, stable over the clip (1, 2, ...; never reused for someone else)
     keypoint MediaPipe landmark name (e.g. ``left_knee``)
     x, y     pixels in the upright frame (x right, y down); empty when no person
     score    visibility in [0, 1]; 0 when no person
     world_x, world_y, world_z  metres, hip-centred (MediaPipe world landmarks); empty when none
     lost     1 when the followed subject was lost in this frame (subject following), else 0
 
-Angles CSV (``*.angles.csv``), one row per frame:
-    frame, time, then for each 2D angle ``<name>`` (degrees) and ``<name>_conf`` (minimum
+Angles CSV (``*.angles.csv``), one row per frame and person (the same frames as the pose CSV):
+    frame, time, person, then for each 2D angle ``<name>`` (degrees) and ``<name>_conf`` (minimum
     score of its keypoints), then each 3D angle as ``<name>_3d`` (degrees). Empty = undefined.
 """
 
@@ -28,7 +30,7 @@ import numpy as np
 from anonymotion.errors import OutputError
 from anonymotion.io.writer import commit_file, ensure_writable_dir, temp_path_for
 
-POSE_COLUMNS = ("frame", "time", "keypoint", "x", "y", "score", "world_x", "world_y", "world_z", "lost")
+POSE_COLUMNS = ("frame", "time", "person", "keypoint", "x", "y", "score", "world_x", "world_y", "world_z", "lost")
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -108,14 +110,15 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def pose_rows(t: np.ndarray, xy: np.ndarray, score: np.ndarray, names: Sequence[str],
-              world: np.ndarray | None, lost: np.ndarray | None) -> Iterable[list[Any]]:
-    """Rows of the pose CSV (see module docstring)."""
+              world: np.ndarray | None, lost: np.ndarray | None, person: int = 1,
+              frames: Iterable[int] | None = None) -> Iterable[list[Any]]:
+    """Rows of the pose CSV (see module docstring) for one person, over ``frames`` (default all)."""
     nan3 = (float("nan"),) * 3
-    for i in range(len(t)):
+    for i in (range(len(t)) if frames is None else frames):
         lf = bool(lost[i]) if lost is not None else False
         for k, name in enumerate(names):
             wv = world[i, k] if world is not None else nan3
-            yield [i, float(t[i]), name, xy[i, k, 0], xy[i, k, 1], score[i, k], wv[0], wv[1], wv[2], lf]
+            yield [int(i), float(t[i]), person, name, xy[i, k, 0], xy[i, k, 1], score[i, k], wv[0], wv[1], wv[2], lf]
 
 
 def table_text(rows: list[dict], columns: Sequence[str], digits: int = 2) -> str:
