@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 VIDEO_COLUMNS = ("video", "method", "status", "frames", "regions", "epe_px", "epe_norm", "ptk_pct", "pck_01",
-                 "angle_rmse_mean", "mpjpe_mm", "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
+                 "angle_rmse_mean", "mpjpe_mm", "person_frames_ref", "person_frames_lost", "person_frames_extra",
+                 "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
                  "error")
 KEYPOINT_COLUMNS = ("scope", "method", "keypoint", "n", "epe_mean_px", "epe_2sd_px", "ptk_pct")
 ANGLE_COLUMNS = ("scope", "method", "angle", "n", "rmse", "sd", "bias", "within_5deg_pct", "excess_rmse",
@@ -112,7 +113,8 @@ def video_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
             au = e.audit.get(m) or {}
             rows.append({"video": e.key, "method": m, "status": e.status, "frames": e.frames, "regions": e.faces,
                          **{k: ov.get(k) for k in ("epe_px", "epe_norm", "ptk_pct", "pck_01", "angle_rmse_mean",
-                                                   "mpjpe_mm")},
+                                                   "mpjpe_mm", "person_frames_ref", "person_frames_lost",
+                                                   "person_frames_extra")},
                          "audit_verdict": au.get("verdict"), "leaks": au.get("leaks"),
                          "face_frames": au.get("face_frames"), "leak_rate": au.get("leak_rate"),
                          "seconds": e.seconds, "error": (e.extra or {}).get("evaluation_error")})

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 PROGRESS_TOPIC = "anonymotion-batch-progress"
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 OVERALL_KEYS = ("frames", "epe_px", "epe_norm", "epe_sd_px", "ptk_pct", "pck_005", "pck_01", "keypoints_ref",
-                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm")
+                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm",
+                "subject_person", "person_frames_ref", "person_frames_matched", "person_frames_lost",
+                "person_frames_extra")
 KEYPOINT_KEYS = ("keypoint", "epe_px", "epe_sd_px", "n", "ptk_pct", "pck_01")
 ANGLE_KEYS = ("angle", "n", "rmse", "bias", "sd", "max_abs", "within_5deg_pct")
 
@@ -113,6 +115,8 @@ def compact_compare(result: Any) -> dict[str, Any]:
         "overall": {k: result.overall.get(k) for k in OVERALL_KEYS},
         "keypoints": [{k: r.get(k) for k in KEYPOINT_KEYS} for r in result.keypoints],
         "angles": [{k: r.get(k) for k in ANGLE_KEYS} for r in result.angles],
+        "persons": [{k: v for k, v in r.items() if k != "angles"} for r in getattr(result, "persons", [])],
+        "extra_persons": list(getattr(result, "extra_persons", [])),
     })
 
 
@@ -195,17 +199,17 @@ def _video(task: Task, out: dict[str, Any]) -> None:
 
 def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages: _Stages) -> None:
     """Pose the original once and every output, compare each with the original."""
-    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
+    from anonymotion.evaluation import compare_poses, pose_persons, write_compare_outputs
 
     try:
-        ref = pose_video(task.input, require_person=True, progress=stages.next())
+        ref = pose_persons(task.input, require_person=True, progress=stages.next())
     except AnonymotionError as exc:  # e.g. nobody in the video: the anonymization itself stands
         out["extra"]["evaluation_error"] = f"{type(exc).__name__}: {exc}"
         for _ in outputs:
             stages.next()
         return
     for m, path in outputs.items():
-        test = pose_video(path, progress=stages.next())
+        test = pose_persons(path, progress=stages.next())
         result = compare_poses(ref, test, threshold=task.threshold, ref_name=str(task.input),
                                test_name=str(task.outputs.get(m, path)))
         write_compare_outputs(result, task.eval_dir / m)  # type: ignore[operator]

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from anonymotion.commands.pose import add_pose_arguments
+from anonymotion.commands.pose import add_pose_arguments, pose_options
 from anonymotion.progress import progress_bar
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(f"compare {args.anonymized.name}", quiet=args.quiet) as progress:
         result = compare(args.original, args.anonymized, out_dir, threshold=args.threshold, subject=args.subject,
                          filter_hz=args.filter_hz, progress=progress, max_frames=args.max_frames,
-                         backend=args.backend)
+                         backend=args.backend, pose_options=pose_options(args))
     if args.json:
         print(json.dumps({k: v for k, v in result.to_json()["overall"].items()}, default=str))
         return 0
@@ -53,5 +53,14 @@ def run(args: argparse.Namespace) -> int:
               f"confidence {_f(o['confidence_ref'], 3)} -> {_f(o['confidence_test'], 3)}")
         print(table_text(result.angles, ["angle", "rmse", "bias", "sd", "max_abs", "within_5deg_pct",
                                          "conf_orig", "conf_anon", "n"]))
+        if result.persons:
+            print(f"persons (subject #{o['subject_person']} first): {o['person_frames_ref']} person-frames in the "
+                  f"original, {o['person_frames_matched']} matched, {o['person_frames_lost']} lost, "
+                  f"{o['person_frames_extra']} found only in {args.anonymized.name}")
+            print(table_text(result.persons, ["person", "subject", "frames_ref", "frames_matched", "frames_lost",
+                                              "epe_px", "ptk_pct", "angle_rmse_mean"]))
+            for e in result.extra_persons:
+                print(f"  extra person #{e['person']} of {args.anonymized.name}: {e['frames_extra']} frames "
+                      "matched to nobody in the original")
         print(f"written to {out_dir}")
     return 0

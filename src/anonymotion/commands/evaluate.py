@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from anonymotion.commands.pose import add_pose_arguments
+from anonymotion.commands.pose import add_pose_arguments, pose_options
 from anonymotion.progress import progress_bar
 
 
@@ -45,12 +45,19 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar("evaluate", quiet=args.quiet) as progress:
         result = evaluate(args.videos, methods, args.output, config=config, lossless=args.lossless,
                           subject=args.subject, filter_hz=args.filter_hz, progress=progress,
-                          threshold=args.score_threshold, backend=args.backend)
+                          threshold=args.score_threshold, backend=args.backend,
+                          pose_options=pose_options(args))
     if not args.quiet:
         for video in result.videos:
             print(f"== {video}")
             print(table_text([r for r in result.tables["overall"] if r["video"] == video],
-                             ["method", "epe_px", "epe_norm", "ptk_pct", "pck_005", "pck_01", "angle_rmse_mean"]))
+                             ["method", "epe_px", "epe_norm", "ptk_pct", "pck_005", "pck_01", "angle_rmse_mean"]
+                             + (["person_frames_ref", "person_frames_lost", "person_frames_extra"]
+                                if result.tables.get("persons") else [])))
+            persons = [r for r in result.tables.get("persons", []) if r["video"] == video]
+            if persons:
+                print(table_text(persons, ["method", "person", "subject", "frames_ref", "frames_matched",
+                                           "frames_lost", "extra", "angle_rmse_mean"]))
             rows = [r for r in result.tables["angles"] if r["video"] == video]
             cols = ["angle"] + [c for c in rows[0] if c.endswith(("_rmse", "_sd")) and c not in ("angle", "video")]
             print(table_text(rows, cols))

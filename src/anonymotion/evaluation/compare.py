@@ -22,7 +22,9 @@ from anonymotion.kinematics.angles import ANGLES_2D, angles_2d
 from anonymotion.kinematics.angles3d import angles_3d
 from anonymotion.metrics.angles import angle_stats
 from anonymotion.metrics.pose import keypoint_stats, mpjpe_mm
-from anonymotion.evaluation.posing import Progress, pose_video
+from anonymotion.evaluation.posing import Progress, pose_persons, pose_video, subject_poses
+from anonymotion.pose.backend import DEFAULT_BACKEND, is_multi_person
+from anonymotion.pose.people import PersonsPoses
 from anonymotion.pose.run import VideoPoses
 from anonymotion.pose.subject import SubjectSpec, parse_subject
 from anonymotion.types import Poses
@@ -45,7 +47,10 @@ class CompareResult:
     frames, lost frames... angles: one row per 2D angle (rmse, bias, sd, max_abs,
     within_5deg_pct, conf_orig, conf_anon, conf_change_pct, n), left knee and left elbow
     first; angles_3d likewise for world-landmark angles. t: (T,) matched times (s);
-    angle arrays (T, A) degrees for plots and paired tests.
+    angle arrays (T, A) degrees for plots and paired tests. With multi-person pose
+    (:func:`anonymotion.evaluation.persons.compare_persons`) all of these describe the
+    subject, ``persons`` holds one row per person of the original (subject first) and
+    ``extra_persons`` the persons found only in the other video.
     """
 
     original: str
@@ -62,6 +67,8 @@ class CompareResult:
     angle_diff: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     keypoint_names: tuple[str, ...] = ()
     files: dict[str, str] = field(default_factory=dict)
+    persons: list[dict] = field(default_factory=list)
+    extra_persons: list[dict] = field(default_factory=list)
 
     def angle(self, name: str) -> dict:
         """The row of one 2D angle (e.g. "left_knee")."""
@@ -71,7 +78,8 @@ class CompareResult:
         return {
             "original": self.original, "anonymized": self.anonymized, "threshold": self.threshold,
             "overall": self.overall, "angles": self.angles, "angles_3d": self.angles_3d,
-            "keypoints": self.keypoints, "files": self.files,
+            "keypoints": self.keypoints, "files": self.files, "persons": self.persons,
+            "extra_persons": self.extra_persons,
         }
 
 
@@ -99,10 +107,13 @@ def match_frames(ref: Poses, test: Poses, ref_name: str, test_name: str) -> tupl
     return np.flatnonzero(ok), j[ok]
 
 
-def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: float | None = None,
-                  ref_name: str = "original", test_name: str = "anonymized",
-                  body_altered: np.ndarray | None = None) -> CompareResult:
+def compare_poses(ref: Poses | PersonsPoses, test: Poses | PersonsPoses, *, threshold: float = 0.5,
+                  min_conf: float | None = None, ref_name: str = "original", test_name: str = "anonymized",
+                  body_altered: np.ndarray | None = None, subject: str | SubjectSpec | None = None) -> CompareResult:
     """Compare two pose tracks (pure computation). min_conf: angle confidence filter (default threshold).
+
+    Given two :class:`PersonsPoses` (every person, with ids), the comparison is person to
+    person (:func:`anonymotion.evaluation.persons.compare_persons`, ``subject`` first).
 
     body_altered: optional (T_ref,) share (0..1) of the subject's body (head excluded) the
     anonymization changed in each original frame (:func:`anonymotion.pose.alteration.body_alteration`).
@@ -113,6 +124,13 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
     left intact (``epe_px_body_intact``, ``ptk_pct_body_intact``, ``angle_rmse_mean_body_intact``):
     the effect of anonymizing the face, apart from collateral masking of the body.
     """
+    if isinstance(ref, PersonsPoses) or isinstance(test, PersonsPoses):
+        from anonymotion.evaluation.persons import compare_persons
+
+        if not (isinstance(ref, PersonsPoses) and isinstance(test, PersonsPoses)):
+            raise TypeError("compare_poses needs two PersonsPoses or two single tracks")
+        return compare_persons(ref, test, subject=subject, threshold=threshold, min_conf=min_conf,
+                               ref_name=ref_name, test_name=test_name, body_altered=body_altered)
     min_conf = threshold if min_conf is None else min_conf
     ri, ti = match_frames(ref, test, ref_name, test_name)
     names = ref.names
@@ -203,18 +221,27 @@ def compare(
     filter_hz: float | None = None,
     progress: Progress | None = None,
     max_frames: int | None = None,
-    backend: str = "mediapipe",
+    backend: str = DEFAULT_BACKEND,
+    pose_options: dict[str, Any] | None = None,
 ) -> CompareResult:
     """Pose both videos and compare them frame by frame (matched by timestamp).
 
-    With ``subject``, the original follows that subject and the anonymized video is posed
-    on exactly the same crops (the same person, the same input regions). Raises NoPersonError when
-    the original has no person, VideoMismatchError when the videos' frames differ. Writes
-    compare.json, compare.csv, angles.png and keypoint_error.png into out_dir when given.
+    With a multi-person backend (default), every person of the original is compared with
+    its match in the anonymized video (:mod:`anonymotion.evaluation.persons`); ``subject``
+    picks the person reported first (default: the most visible). With
+    ``mediapipe-legacy`` and ``subject``, the original follows that subject and the
+    anonymized video is posed on exactly the same crops. pose_options go to the backend.
+    Raises NoPersonError when the original has no person, VideoMismatchError when the
+    videos' frames differ. Writes compare.json, compare.csv, angles.png and
+    keypoint_error.png into out_dir when given.
     """
     original, anonymized = Path(original), Path(anonymized)
     spec = parse_subject(subject)
     probe(anonymized)  # fail early on a bad second file
+    if is_multi_person(backend):
+        return _compare_persons_videos(original, anonymized, out_dir, threshold=threshold, spec=spec,
+                                       filter_hz=filter_hz, progress=progress, max_frames=max_frames,
+                                       backend=backend, pose_options=pose_options or {})
     n1 = [0]
 
     def prog1(done: int, total: int) -> None:
@@ -236,6 +263,31 @@ def compare(
     result = compare_poses(ref, test, threshold=threshold, ref_name=str(original), test_name=str(anonymized),
                            body_altered=altered)
     result.overall["subject"] = ref.subject
+    result.overall["filter_hz"] = filter_hz
+    if out_dir is not None:
+        write_compare_outputs(result, Path(out_dir))
+    return result
+
+
+def _compare_persons_videos(original: Path, anonymized: Path, out_dir: str | os.PathLike | None, *,
+                            threshold: float, spec: SubjectSpec | None, filter_hz: float | None,
+                            progress: Progress | None, max_frames: int | None, backend: str,
+                            pose_options: dict[str, Any]) -> CompareResult:
+    """:func:`compare` with every person posed in both videos and compared person to person."""
+    def half(offset: int) -> Progress:
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress(offset * total + done, 2 * total)
+        return report
+
+    ref = pose_persons(original, backend=backend, filter_hz=filter_hz, progress=half(0), max_frames=max_frames,
+                       require_person=True, **pose_options)
+    test = pose_persons(anonymized, backend=backend, filter_hz=filter_hz, progress=half(1), max_frames=max_frames,
+                        **pose_options)
+    altered = _alteration(original, anonymized, subject_poses(ref, spec), max_frames)
+    result = compare_poses(ref, test, threshold=threshold, ref_name=str(original), test_name=str(anonymized),
+                           body_altered=altered, subject=spec)
+    result.overall["subject"] = (spec or SubjectSpec("auto")).describe()
     result.overall["filter_hz"] = filter_hz
     if out_dir is not None:
         write_compare_outputs(result, Path(out_dir))
@@ -267,6 +319,11 @@ def write_compare_outputs(result: CompareResult, out_dir: Path, prefix: str = ""
              for r in result.angles_3d]
     rows += [{"kind": "keypoint", "name": r["keypoint"], **{k: v for k, v in r.items() if k != "keypoint"}}
              for r in result.keypoints]
+    rows += [{"kind": "person", "name": f"#{r['person']}",
+              **{k: (" ".join(map(str, v)) if k == "matched_ids" else v) for k, v in r.items()
+                 if k not in ("person", "angles")}} for r in result.persons]
+    rows += [{"kind": "extra_person", "name": f"#{r['person']}", **{k: v for k, v in r.items() if k != "person"}}
+             for r in result.extra_persons]
     files["csv"] = write_dict_rows(out_dir / f"{prefix}compare.csv", rows)
     files["angles_png"] = angle_traces(out_dir / f"{prefix}angles.png", result.t,
                                        {"original": result.angles_orig, "anonymized": result.angles_anon},

@@ -13,8 +13,10 @@ import numpy as np
 
 from anonymotion.evaluation.compare import CompareResult, _alteration, compare_poses
 from anonymotion.evaluation.judge import CONTROL
-from anonymotion.evaluation.posing import Progress, pose_video
+from anonymotion.evaluation.posing import Progress, pose_persons, pose_video, subject_poses
 from anonymotion.io.video import probe
+from anonymotion.pose.backend import DEFAULT_BACKEND, is_multi_person
+from anonymotion.pose.people import PersonsCollector
 from anonymotion.pose.run import PoseCollector
 from anonymotion.pose.subject import SubjectSpec, parse_subject
 
@@ -64,14 +66,17 @@ def evaluate(
     filter_hz: float | None = None,
     progress: Progress | None = None,
     threshold: float = 0.5,
-    backend: str = "mediapipe",
+    backend: str = DEFAULT_BACKEND,
+    pose_options: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     """Anonymize each video with ``methods`` plus the ``reencode`` control, compare each output
     with the original, and write tables, plots and ``report.html`` into ``out_dir``.
 
     config: an AnonymizeConfig shared by all methods (method field ignored). lossless: also
     pose each method's frames before encoding. progress(done, total) counts pose and
-    anonymization frames over all videos.
+    anonymization frames over all videos. With a multi-person backend (default) every
+    person is compared with its match (``subject`` first, default the most visible);
+    pose_options go to the backend.
     """
     from anonymotion.errors import ConfigError
     from anonymotion.pipeline import anonymize_methods
@@ -105,13 +110,22 @@ def evaluate(
             stem = f"{stem}_{stems[stem]}"
         vdir = out_dir / stem
         frames = max(1, info.frame_count)
-        ref = pose_video(video, backend=backend, subject=spec, filter_hz=filter_hz, require_person=True,
-                         progress=lambda d, t: step(d, t, d))
+        multi = is_multi_person(backend)
+        opts = dict(pose_options or {}) if multi else {}
+        if multi:
+            ref = pose_persons(video, backend=backend, filter_hz=filter_hz, require_person=True,
+                               progress=lambda d, t: step(d, t, d), **opts)
+            ref_subject = subject_poses(ref, spec)
+            test_spec = None
+        else:
+            ref = ref_subject = pose_video(video, backend=backend, subject=spec, filter_hz=filter_hz,
+                                           require_person=True, progress=lambda d, t: step(d, t, d))
+            test_spec = ref.replay() if spec is not None else None
         done_before[0] += frames
-        test_spec = ref.replay() if spec is not None else None
-        sinks: dict[str, PoseCollector] = {}
+        sinks: dict[str, Any] = {}
         if lossless:
-            sinks = {m: PoseCollector(backend, test_spec) for m in labels if m != CONTROL}
+            sinks = {m: PersonsCollector(backend, **opts) if multi else PoseCollector(backend, test_spec)
+                     for m in labels if m != CONTROL}
 
         def frame_sink(method: str, index: int, t: float, rgb: np.ndarray) -> None:
             if method in sinks:
@@ -128,15 +142,19 @@ def evaluate(
         outputs[str(video)] = {m: str(p) for m, p in paths.items()}
         results[str(video)] = {}
         for m in labels:
-            test = pose_video(paths[m], backend=backend, subject=test_spec, filter_hz=filter_hz,
-                              progress=lambda d, t: step(d, t, d))
+            if multi:
+                test = pose_persons(paths[m], backend=backend, filter_hz=filter_hz,
+                                    progress=lambda d, t: step(d, t, d), **opts)
+            else:
+                test = pose_video(paths[m], backend=backend, subject=test_spec, filter_hz=filter_hz,
+                                  progress=lambda d, t: step(d, t, d))
             done_before[0] += frames
             results[str(video)][m] = compare_poses(ref, test, threshold=threshold, ref_name=str(video),
-                                                   test_name=str(paths[m]),
-                                                   body_altered=_alteration(video, paths[m], ref))
+                                                   test_name=str(paths[m]), subject=spec,
+                                                   body_altered=_alteration(video, paths[m], ref_subject))
         for m, c in sinks.items():
             test = c.finish(None, filter_hz)
-            results[str(video)][f"{m}+lossless"] = compare_poses(ref, test, threshold=threshold,
+            results[str(video)][f"{m}+lossless"] = compare_poses(ref, test, threshold=threshold, subject=spec,
                                                                  ref_name=str(video), test_name=f"{m} (before encoding)")
         log.info("%s: evaluated %s", video, ", ".join(results[str(video)]))
     tables = build_tables(results, labels)

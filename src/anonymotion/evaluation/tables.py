@@ -12,6 +12,10 @@ Tables (lists of dict rows), for each video:
   (RMSE and SD against the control's, excess, n of frames judged, verdict).
 - ``angles_3d``: the same for the 3D angles from world landmarks.
 - ``wilcoxon``: paired signed-rank tests of per-frame |angle error| between labels.
+- ``persons`` (multi-person pose): one row per video, method and person of the original
+  (subject first): frames found in the original, matched and lost in the method's video,
+  EPE, PTK, mean angle RMSE; plus one row per person found only in the method's video
+  (``person`` = that video's id, ``extra`` = 1).
 With several videos, ``anova`` holds per angle the repeated-measures ANOVA and Friedman
 test of angle RMSE across methods, videos as units.
 """
@@ -30,7 +34,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OVERALL_KEYS = ("epe_px", "epe_norm", "ptk_pct", "pck_005", "pck_01", "detection_rate_test", "confidence_test",
                 "confidence_change_pct", "angle_rmse_mean", "mpjpe_mm", "body_altered_frame_count",
-                "body_altered_max_pct", "epe_px_body_intact", "angle_rmse_mean_body_intact")
+                "body_altered_max_pct", "epe_px_body_intact", "angle_rmse_mean_body_intact", "subject_person",
+                "person_frames_ref", "person_frames_test", "person_frames_matched", "person_frames_lost",
+                "person_frames_extra")
+PERSON_COLUMNS = ("person", "subject", "matched_ids", "frames_ref", "frames_matched", "frames_lost", "epe_px",
+                  "ptk_pct", "pck_005", "angle_rmse_mean")
 
 
 def _methods(labels: list[str]) -> list[str]:
@@ -51,6 +59,14 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
         for lab in cols:
             ov = by_label[lab].overall
             tables["overall"].append({"video": video, "method": lab, **{k: ov.get(k) for k in OVERALL_KEYS}})
+            for p in by_label[lab].persons:
+                row = {"video": video, "method": lab, **{k: p.get(k) for k in PERSON_COLUMNS}, "extra": 0}
+                row["matched_ids"] = " ".join(str(i) for i in p.get("matched_ids", []))
+                tables.setdefault("persons", []).append(row)
+            for p in by_label[lab].extra_persons:
+                tables.setdefault("persons", []).append({"video": video, "method": lab, "person": p["person"],
+                                                         "subject": False, "frames_ref": 0, "frames_matched": 0,
+                                                         "frames_lost": 0, "extra": p["frames_extra"]})
         first = by_label[cols[0]]
         for i, kp in enumerate(first.keypoint_names):
             row: dict = {"video": video, "keypoint": kp}

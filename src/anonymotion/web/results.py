@@ -7,7 +7,10 @@ for the left and right knee and elbow, the angle's mean, SD and range in the ori
 the anonymized video, the mean confidence in each, the differences (RMSE, bias, SD, max,
 share of frames within 5°), the control's RMSE and SD, the excess over the control and the
 verdict of :func:`anonymotion.metrics.angles.verdict` ("ok", "sd", "fail", "n/a"). All
-angles are in degrees (2D, image plane; 0° = straight limb).
+angles are in degrees (2D, image plane; 0° = straight limb). With multi-person pose, the
+angles are the subject's (the most visible person), ``persons`` lists every person of the
+original (frames found, matched, lost, with the control's lost frames beside) and
+``extra_persons`` those found only in the anonymized video.
 """
 
 from __future__ import annotations
@@ -88,7 +91,18 @@ def summarize(result: Any, control: Any = None) -> dict[str, Any]:
     overall = {k: o.get(k) for k in keep if k in o}
     overall["lost_frames_ref"] = len(o.get("lost_frames_ref") or [])
     overall["lost_frames_test"] = len(o.get("lost_frames_test") or [])
+    person_keys = ("subject_person", "persons_ref", "persons_test", "person_frames_ref", "person_frames_matched",
+                   "person_frames_lost", "person_frames_extra")
+    overall.update({k: o[k] for k in person_keys if k in o})
     if control is not None:
-        overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean")}
-    return clean({"threshold": result.threshold, "overall": overall, "angles": angles,
-                  "all_angles": [{k: v for k, v in r.items()} for r in result.angles]})
+        overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean",
+                                                                  "person_frames_lost", "person_frames_extra")}
+    control_persons = {p["person"]: p for p in getattr(control, "persons", [])} if control is not None else {}
+    persons = [{**{k: p.get(k) for k in ("person", "subject", "frames_ref", "frames_matched", "frames_lost",
+                                          "epe_px", "ptk_pct", "angle_rmse_mean")},
+                "control_frames_lost": control_persons.get(p["person"], {}).get("frames_lost"),
+                "control_angle_rmse_mean": control_persons.get(p["person"], {}).get("angle_rmse_mean")}
+               for p in getattr(result, "persons", [])]
+    extra = [dict(e) for e in getattr(result, "extra_persons", [])]
+    return clean({"threshold": result.threshold, "overall": overall, "angles": angles, "persons": persons,
+                  "extra_persons": extra, "all_angles": [{k: v for k, v in r.items()} for r in result.angles]})

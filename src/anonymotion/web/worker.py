@@ -168,7 +168,7 @@ def _test(store: JobStore, job: Job, folder: Path) -> dict[str, Any]:
     The control is the original re-encoded with the same codec settings and nothing
     anonymized: a method is judged by its excess over what encoding alone changes.
     """
-    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
+    from anonymotion.evaluation import compare_poses, pose_persons, write_compare_outputs
     from anonymotion.pipeline import anonymize
     from anonymotion.web.report import write_report
     from anonymotion.web.results import summarize
@@ -184,13 +184,13 @@ def _test(store: JobStore, job: Job, folder: Path) -> dict[str, Any]:
     frames = max(1, job.media.frames)
     report = _Reporter(store, job.id, "test")
     report.set_phase("pose on the original", 0, 3 * frames, frames)
-    reference = pose_video(original, progress=report, require_person=True)
+    reference = pose_persons(original, progress=report, require_person=True)
     report.set_phase("re-encoding the original as a control", report.end, 2 * frames, frames)
     anonymize(original, control_path, method="reencode", progress=report)
     report.set_phase("pose on the control", report.end, frames, frames)
-    control = pose_video(control_path, progress=report)
+    control = pose_persons(control_path, progress=report)
     report.set_phase("pose on the anonymized video", report.end, 0, frames)
-    tested = pose_video(anonymized, overlay_path=folder / files.POSE_VIDEO, progress=report)
+    tested = pose_persons(anonymized, overlay_path=folder / files.POSE_VIDEO, progress=report)
     comparison = compare_poses(reference, tested, threshold=0.5, ref_name="original", test_name="anonymized")
     control_comparison = compare_poses(reference, control, threshold=0.5, ref_name="original",
                                        test_name="re-encoded original")
