@@ -60,6 +60,9 @@ class Regions:
     track_ids: (N,) int64, stable across frames for one face (-1 when untracked).
     sources: detector name per region ("centerface", "blazeface", "pose-head", "held", ...).
     mask: optional (H, W) bool pixel mask (e.g. person segmentation) anonymized in addition.
+    persons: optional (N,) int64 person id of each box (pose-based sources; -1 = unknown).
+    mask_parts: what ``mask`` is made of, for the regions log: one (person id, (x1, y1, x2, y2)
+    bounding box px, pixel count) per person mask (not anonymized as boxes).
     """
 
     boxes: np.ndarray
@@ -67,6 +70,8 @@ class Regions:
     track_ids: np.ndarray
     sources: tuple[str, ...]
     mask: np.ndarray | None = None
+    persons: np.ndarray | None = None
+    mask_parts: tuple[tuple[int, tuple[float, float, float, float], int], ...] = ()
 
     @staticmethod
     def empty() -> "Regions":
@@ -81,16 +86,23 @@ class Regions:
         return int(self.boxes.shape[0])
 
     def to_records(self) -> list[dict]:
-        """JSON-friendly list of regions (box rounded to 0.1 px)."""
-        return [
-            {
+        """JSON-friendly list of regions (box rounded to 0.1 px); ``person`` where known; then one
+        record per person mask (``"mask": true``, its bounding box and ``pixels``)."""
+        out = []
+        for i in range(len(self)):
+            rec = {
                 "box": [round(float(v), 1) for v in self.boxes[i]],
                 "score": round(float(self.scores[i]), 4),
                 "track_id": int(self.track_ids[i]),
                 "source": self.sources[i],
             }
-            for i in range(len(self))
-        ]
+            if self.persons is not None and int(self.persons[i]) >= 0:
+                rec["person"] = int(self.persons[i])
+            out.append(rec)
+        for person, box, pixels in self.mask_parts:
+            out.append({"box": [round(float(v), 1) for v in box], "source": "pose-body", "person": int(person),
+                        "mask": True, "pixels": int(pixels)})
+        return out
 
 
 @dataclass(frozen=True)

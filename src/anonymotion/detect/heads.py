@@ -98,33 +98,52 @@ def head_box(xy: np.ndarray, score: np.ndarray, names: tuple[str, ...],
 
 
 class HeadSource:
-    """Region source ``head``: the head of the person the pose model follows, in every frame.
+    """Region source ``head``: the head of every person the pose model finds, in every frame.
 
-    The legacy MediaPipe pose model follows one person; for several people combine with
-    face detection (``--regions faces,head``).
+    With the multi-person backend (default) every person gets a head box carrying its
+    person id (stable across frames, :mod:`anonymotion.track.persons`), so in a scene with
+    several people each head is covered, turned away or not. ``backend="mediapipe-legacy"``
+    covers the one person that model follows.
     """
 
     name = "head"
 
-    def __init__(self, config: "AnonymizeConfig | None" = None, backend: str = "mediapipe") -> None:
-        from anonymotion.pose.backend import make_pose_backend
+    def __init__(self, config: "AnonymizeConfig | None" = None, backend: str | None = None, **options) -> None:
+        from anonymotion.pose.backend import DEFAULT_BACKEND, is_multi_person, make_pose_backend
+        from anonymotion.track.persons import PersonTracker, mirror_permutation
 
-        self.backend = make_pose_backend(backend)
+        backend = backend or DEFAULT_BACKEND
+        if is_multi_person(backend):
+            options.setdefault("num_poses", int(getattr(config, "num_poses", 0) or 4))
+        self.backend = make_pose_backend(backend, **options)
         self.names = tuple(self.backend.names)
+        self.tracker = PersonTracker(mirror=mirror_permutation(self.names))
 
     def detect(self, rgb: np.ndarray, t: float) -> Regions:
-        """Regions with one box (source "pose-head") when a person is found, else none."""
-        pose = self.backend.process(rgb, t)
-        found = head_box(pose.xy, pose.score, self.names)
-        if found is None:
-            return Regions.empty()
-        box, score = found
+        """One box per person found (source "pose-head", ``persons`` = person ids), or none."""
+        from anonymotion.pose.backend import detect_persons
+
+        persons = detect_persons(self.backend, rgb, t)
+        ids = self.tracker.update(persons.xy, persons.score, t)
         h, w = rgb.shape[:2]
-        box[[0, 2]] = box[[0, 2]].clip(0, w)
-        box[[1, 3]] = box[[1, 3]].clip(0, h)
-        if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+        boxes, scores, pids = [], [], []
+        for i in range(len(persons)):
+            found = head_box(persons.xy[i], persons.score[i], self.names)
+            if found is None:
+                continue
+            box, score = found
+            box[[0, 2]] = box[[0, 2]].clip(0, w)
+            box[[1, 3]] = box[[1, 3]].clip(0, h)
+            if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+                continue
+            boxes.append(box)
+            scores.append(score)
+            pids.append(int(ids[i]))
+        if not boxes:
             return Regions.empty()
-        return Regions(box[None, :], np.array([score], np.float32), np.full(1, -1, np.int64), ("pose-head",))
+        n = len(boxes)
+        return Regions(np.stack(boxes).astype(np.float32), np.asarray(scores, np.float32), np.full(n, -1, np.int64),
+                       ("pose-head",) * n, persons=np.asarray(pids, np.int64))
 
     def close(self) -> None:
         self.backend.close()

@@ -87,10 +87,16 @@ def merge(parts: list[Regions], height: int, width: int) -> Regions:
     for p in parts:
         if p.mask is not None:
             mask = p.mask.astype(bool) if mask is None else (mask | p.mask.astype(bool))
+    persons = None
+    if any(p.persons is not None for p in parts):
+        persons = np.concatenate([p.persons if p.persons is not None else np.full(len(p), -1, np.int64)
+                                  for p in parts]).astype(np.int64)
     return Regions(
         boxes=np.concatenate([p.boxes for p in parts]).astype(np.float32).reshape(-1, 4),
         scores=np.concatenate([p.scores for p in parts]).astype(np.float32),
         track_ids=np.concatenate([p.track_ids for p in parts]).astype(np.int64),
         sources=tuple(s for p in parts for s in p.sources),
         mask=mask,
+        persons=persons,
+        mask_parts=tuple(m for p in parts for m in p.mask_parts),
     )

@@ -41,7 +41,7 @@ class RegionStream:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect") if sources else None
         self._inflight: deque[tuple[Frame, Future | None]] = deque()
         self._pending: deque[Frame] = deque()
-        self._masks: dict[int, dict[str, np.ndarray]] = {}
+        self._masks: dict[int, dict[str, Regions]] = {}  # per frame: the sources' regions holding a mask
         self._ready: dict[int, dict[str, Regions]] = {}
 
     def push(self, frame: Frame) -> Iterator[tuple[Frame, dict[str, Regions]]]:
@@ -63,13 +63,14 @@ class RegionStream:
             frame, future = self._inflight.popleft()
             found = future.result() if future is not None else {}
             self._pending.append(frame)
-            masks: dict[str, np.ndarray] = {}
+            masks: dict[str, Regions] = {}
             for name, regions in found.items():
                 boxes = None
                 if regions is not None:
                     if regions.mask is not None:
-                        masks[name] = regions.mask
-                    boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources)
+                        masks[name] = regions
+                    boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources,
+                                    persons=regions.persons)
                 for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
                     self._ready.setdefault(index, {})[name] = final
             self._masks[frame.index] = masks
@@ -96,9 +97,10 @@ class RegionStream:
             h, w = frame.rgb.shape[:2]
             for name, regions in ready.items():
                 regions = clip_to_frame(regions, w, h)
-                mask = masks.get(name)
-                out[name] = regions if mask is None else Regions(
-                    regions.boxes, regions.scores, regions.track_ids, regions.sources, mask)
+                masked = masks.get(name)
+                out[name] = regions if masked is None else Regions(
+                    regions.boxes, regions.scores, regions.track_ids, regions.sources, masked.mask,
+                    regions.persons, masked.mask_parts)
             yield frame, out
 
     @property
@@ -126,7 +128,8 @@ def clip_to_frame(regions: Regions, width: int, height: int) -> Regions:
     b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
     keep = (b[:, 2] - b[:, 0] >= 1) & (b[:, 3] - b[:, 1] >= 1)
     return Regions(b[keep], regions.scores[keep], regions.track_ids[keep],
-                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask)
+                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask,
+                   None if regions.persons is None else regions.persons[keep], regions.mask_parts)
 
 
 def select(found: dict[str, Regions], names: tuple[str, ...], height: int, width: int) -> Regions:

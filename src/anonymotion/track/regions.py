@@ -134,6 +134,7 @@ class _Track:
     last_t: float
     box: np.ndarray  # (4,) last detected box
     score: float
+    person: int = -1  # person id of a pose-based region (-1: unknown)
     history: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, centre) recent
 
     def velocity(self) -> np.ndarray | None:
@@ -165,9 +166,10 @@ class _Pending:
     scores: list[float] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    persons: list[int] = field(default_factory=list)
     track_set: set[int] = field(default_factory=set)
 
-    def add(self, box: np.ndarray, score: float, tid: int, source: str) -> None:
+    def add(self, box: np.ndarray, score: float, tid: int, source: str, person: int = -1) -> None:
         if tid in self.track_set:
             return
         if source == HELD:
@@ -177,6 +179,7 @@ class _Pending:
         self.scores.append(float(score))
         self.ids.append(tid)
         self.sources.append(source)
+        self.persons.append(int(person))
 
     def regions(self) -> Regions:
         """Final regions: every detection, plus held boxes not duplicating a kept box."""
@@ -191,9 +194,11 @@ class _Pending:
                 continue
             keep.append(i)
         keep.sort()
+        persons = np.asarray(self.persons, np.int64)[keep]
         return Regions(boxes=boxes[keep], scores=np.asarray(self.scores, np.float32)[keep],
                        track_ids=np.asarray(self.ids, np.int64)[keep],
-                       sources=tuple(self.sources[i] for i in keep))
+                       sources=tuple(self.sources[i] for i in keep),
+                       persons=persons if (persons >= 0).any() else None)
 
 
 def _grown(box: np.ndarray, scale: float) -> np.ndarray:
@@ -295,12 +300,15 @@ class RegionTracker:
         matched = {d for _, d in pairs}
         frame = self._pending[index]
         flows = []
+        persons = dets.persons if dets.persons is not None else np.full(len(boxes), -1, np.int64)
         for r, d in pairs:
             track = self._tracks[r]
             if t > track.last_t:
                 flows.append((centres(boxes[d:d + 1])[0] - centres(track.box[None])[0]) / (t - track.last_t))
             self._interpolate(track, index, t, boxes[d], float(dets.scores[d]))
-            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d])
+            if persons[d] >= 0:
+                track.person = int(persons[d])
+            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d], track.person)
         if len(flows) >= 2:
             self._flow = 0.5 * self._flow + 0.5 * np.median(np.asarray(flows), axis=0)
         elif not pairs:
@@ -309,11 +317,11 @@ class RegionTracker:
             if d in matched:
                 continue
             track = _Track(id=self._next_id, first_index=index, first_t=t, last_index=index,
-                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]))
+                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]), person=int(persons[d]))
             track.remember(t, track.box)
             self._next_id += 1
             self._tracks.append(track)
-            frame.add(boxes[d], track.score, track.id, dets.sources[d])
+            frame.add(boxes[d], track.score, track.id, dets.sources[d], track.person)
             self._dilate_backward(track)
 
     def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float) -> None:
@@ -323,7 +331,7 @@ class RegionTracker:
         missed = any(p.examined for _, p in between)
         for i, p in between:
             a = (p.t - track.last_t) / span if span > 0 else 0.0
-            p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD)
+            p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD, track.person)
         if missed and between:
             self._record(track.id, between, "interpolated")
         track.box, track.score = box.copy(), score
@@ -336,7 +344,7 @@ class RegionTracker:
                   if i > track.last_index and p.t - track.last_t <= self.hold + _EPS]
         v = self._velocity(track)
         for _, p in frames:
-            p.add(_moved(track.box, v * (p.t - track.last_t)), track.score, track.id, HELD)
+            p.add(_moved(track.box, v * (p.t - track.last_t)), track.score, track.id, HELD, track.person)
         if frames:
             self._record(track.id, frames, "hold")
 
@@ -345,7 +353,7 @@ class RegionTracker:
         frames = [(i, p) for i, p in self._pending.items()
                   if i < track.first_index and track.first_t - p.t <= self.hold + _EPS]
         for _, p in frames:
-            p.add(_moved(track.box, self._flow * (p.t - track.first_t)), track.score, track.id, HELD)
+            p.add(_moved(track.box, self._flow * (p.t - track.first_t)), track.score, track.id, HELD, track.person)
         if frames:
             self._record(track.id, frames, "dilate")
 
