@@ -38,8 +38,10 @@ class MediaPipePose:
         min_tracking_confidence: float = 0.5,
     ) -> None:
         if model_complexity != 1:
-            raise ConfigError(None, f"MediaPipe pose model_complexity {model_complexity} is not bundled "
-                                    "(only 1 ships with mediapipe 0.10.21)")
+            from anonymotion.pose.task_bundle import UNBUNDLED_MESSAGE
+
+            name = {0: "lite", 2: "heavy"}.get(model_complexity, f"model_complexity {model_complexity}")
+            raise ConfigError(None, UNBUNDLED_MESSAGE.format(model=name))
         import mediapipe as mp  # heavy: imported lazily
 
         self._pose = mp.solutions.pose.Pose(

@@ -197,19 +197,18 @@ def load_task_bundle(model: str = "full", folder: Path | None = None) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    import tempfile
+    from anonymotion.io.writer import commit_file, temp_path_for
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        tmp = temp_path_for(path)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            commit_file(tmp, path)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("%s: cannot cache the pose bundle (%s); it is rebuilt in memory on each use", path, exc)
