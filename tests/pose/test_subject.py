@@ -14,6 +14,9 @@ def test_parse_subject():
     assert parse_subject("auto") == SubjectSpec("auto")
     assert parse_subject("640,360") == SubjectSpec("point", point=(640.0, 360.0))
     assert parse_subject("10, 20, 110, 220") == SubjectSpec("box", box=(10.0, 20.0, 110.0, 220.0))
+    assert parse_subject("3") == parse_subject("id:3") == parse_subject(3) == SubjectSpec("id", person=3)
+    with pytest.raises(ConfigError, match="person ids start at 1"):
+        parse_subject("0")
     with pytest.raises(ConfigError, match="--subject must be"):
         parse_subject("left person")
     with pytest.raises(ConfigError, match="X1 < X2"):
@@ -31,7 +34,7 @@ def test_street_subject_hip_centre_never_jumps(shared_data):
     from anonymotion.evaluation import pose_video
 
     path = shared_data("street_720p50.avi")
-    poses = pose_video(path, subject="auto", max_frames=80)
+    poses = pose_video(path, subject="auto", max_frames=80, backend="mediapipe-legacy")  # the crop follower
     hip, torso = _hip_torso(poses)
     valid = np.flatnonzero(np.isfinite(hip).all(axis=1))
     assert valid.size >= 70, "the subject must be followed for most of the clip"
@@ -53,14 +56,15 @@ def test_box_subject_follows_the_person_in_the_box(shared_data):
     from anonymotion.evaluation import pose_video
 
     path = shared_data("lab_single/cam01.mp4")
-    free = pose_video(path, max_frames=8)
+    free = pose_video(path, max_frames=8, backend="mediapipe-legacy")
     hip, _ = _hip_torso(free)
     x, y = hip[0]
-    boxed = pose_video(path, subject=f"{x - 150:.0f},{y - 300:.0f},{x + 150:.0f},{y + 300:.0f}", max_frames=8)
+    boxed = pose_video(path, subject=f"{x - 150:.0f},{y - 300:.0f},{x + 150:.0f},{y + 300:.0f}", max_frames=8,
+                       backend="mediapipe-legacy")
     bh, _ = _hip_torso(boxed)
     assert np.isfinite(bh).all() and not boxed.lost.any()
     assert np.max(np.linalg.norm(bh - hip, axis=1)) < 25  # same person, keypoints mapped back to full frame
     # a box around empty floor finds nobody: NaN, never someone else
     h = boxed.size[1]
-    empty = pose_video(path, subject=f"0,{h - 200},150,{h - 1}", max_frames=3)
+    empty = pose_video(path, subject=f"0,{h - 200},150,{h - 1}", max_frames=3, backend="mediapipe-legacy")
     assert not empty.present.any()

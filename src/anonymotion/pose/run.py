@@ -59,6 +59,11 @@ def make_tracker(backend: str = "mediapipe", subject: str | SubjectSpec | Replay
     spec = parse_subject(subject)
     if spec is None:
         return make_pose_backend(backend, **options)
+    if spec.mode == "id":
+        from anonymotion.errors import ConfigError
+
+        raise ConfigError(None, f"--subject {spec.person}: person ids come from the multi-person backend "
+                                f"(mediapipe-multi), not from {backend}")
     return SubjectFollower(lambda: make_pose_backend(backend, **options), spec)
 
 
