@@ -398,6 +398,11 @@ def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_origin
         assert a["excess_rmse"] == pytest.approx(a["difference"]["rmse"] - a["control"]["rmse"])
     assert 0 < summary["overall"]["ptk_pct"] <= 110 and summary["overall"]["epe_px"] >= 0
     assert summary["overall"]["control"]["epe_px"] >= 0
+    # every person of the original, the subject first, with frames found, matched and lost
+    persons = summary["persons"]
+    assert persons and persons[0]["subject"] and persons[0]["person"] == summary["overall"]["subject_person"]
+    for p in persons:
+        assert p["frames_matched"] + p["frames_lost"] == p["frames_ref"] and p["control_frames_lost"] is not None
     assert not [p for p in (tmp_path / "data" / "jobs" / job_id / "test").iterdir() if "control" in p.name]
 
     d = state["downloads"]
@@ -417,6 +422,7 @@ def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_origin
     # the page shows the numbers
     page = client.get(f"/jobs/{job_id}").text
     assert 'id="angle-table"' in page and "Right elbow" in page and "Download CSV metrics" in page
+    assert 'id="person-table"' in page and "(subject)" in page
     assert "Re-encode control" in page
     # the original upload is gone once anonymized and tested
     assert state["original_kept"] is False
