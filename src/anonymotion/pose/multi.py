@@ -3,10 +3,15 @@
 Three parts, all MediaPipe Tasks PoseLandmarker (:mod:`anonymotion.pose.landmarker`):
 
 - the **full-frame model** (VIDEO mode, ``num_poses``) on every ``detect_every``-th frame;
-- a **search for small persons** every ``search_every`` seconds: the model in IMAGE mode on
-  overlapping square tiles (side ``tile`` x the shorter frame side). MediaPipe's person
-  detector sees a 224 px image, so in a 1080x1920 frame a bystander 400 px tall is too
-  small for it; in a 720 px tile it is found;
+- a **search for small persons**: the model in IMAGE mode on overlapping square tiles (side
+  ``tile`` x the shorter frame side). MediaPipe's person detector sees a 224 px image, so in
+  a 1080x1920 frame a bystander 400 px tall is too small for it; in a 720 px tile it is
+  found. All tiles are searched on the first frame; after that the tiles are visited in
+  turn, a few per frame, so that one sweep over all of them takes ``search_every`` seconds
+  (a person the detector misses on one frame is tried again on other frames, and the cost is
+  spread evenly). The sweep is adaptive: after a followed person was lost or someone new was
+  found it takes ``search_min`` seconds, and twice as long after each sweep that found
+  nobody new, up to ``search_every``;
 - **crop followers** (:class:`~anonymotion.pose.crops.CropFollower`): a person found by the
   search, or (with ``detect_every`` > 1) by the full-frame model, is followed on a crop
   around it in every frame; the follower is dropped when it loses the person or when the
@@ -32,10 +37,11 @@ from anonymotion.pose.skeletons import MEDIAPIPE_33
 log = logging.getLogger(__name__)
 
 
-def tile_grid(width: int, height: int, share: float = 2 / 3, overlap: float = 0.25) -> list[tuple[int, int, int, int]]:
+def tile_grid(width: int, height: int, share: float = 2 / 3, overlap: float = 0.5) -> list[tuple[int, int, int, int]]:
     """Overlapping square tiles (x1, y1, x2, y2) px covering a width x height frame.
 
-    Side = ``share`` x the shorter side; neighbours overlap by ``overlap`` x the side.
+    Side = ``share`` x the shorter side; neighbours overlap by ``overlap`` x the side (half: a
+    person up to half a tile tall lies wholly inside some tile).
     Empty when the side would be under 256 px (the tile would be no sharper than the frame).
     """
     side = int(round(share * min(width, height)))
@@ -93,8 +99,9 @@ class MediaPipeMultiPose:
     with ``masks=True`` a per-person (H, W) probability).
 
     Options: ``num_poses`` (default 4); ``detect_every`` (run the full-frame model on every
-    n-th frame, follow persons on crops in between; default 1); ``search_every`` (seconds
-    between searches for small persons on tiles, 0 = never; default 1.0); ``tile`` (tile
+    n-th frame, follow persons on crops in between; default 1); ``search_every`` (longest
+    time for one sweep over the tiles in search of small persons, seconds, 0 = never;
+    default 1.0); ``search_min`` (shortest sweep, default 0.25 s); ``tile`` (tile
     side / shorter frame side, default 2/3); ``model`` ("full" only); ``min_detection_confidence``,
     ``min_presence_confidence``, ``min_tracking_confidence`` in [0, 1].
     """
@@ -102,7 +109,7 @@ class MediaPipeMultiPose:
     names: tuple[str, ...] = MEDIAPIPE_33
 
     def __init__(self, *, num_poses: int = 4, detect_every: int = 1, search_every: float = 1.0,
-                 tile: float = 2 / 3, masks: bool = False, model: str = "full",
+                 search_min: float = 0.25, tile: float = 2 / 3, masks: bool = False, model: str = "full",
                  min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
         if int(detect_every) < 1:
@@ -115,14 +122,19 @@ class MediaPipeMultiPose:
         self.num_poses = int(num_poses)
         self.detect_every = int(detect_every)
         self.search_every = float(search_every)
+        self.search_min = min(float(search_min), self.search_every)
+        self._sweep = self.search_every  # current time for one sweep over the tiles (s), adaptive
+        self._budget = 0.0  # tiles owed to the sweep so far
+        self._next_tile = 0
+        self._news = False  # someone new found (or someone lost) during the current sweep
+        self._last_t: float | None = None
         self.tile = float(tile)
         self.masks = bool(masks)
         self._full = PoseLandmarkerModel(num_poses=num_poses, masks=masks, **self._opts)
         self._search: PoseLandmarkerModel | None = None
         self._followers: list[CropFollower] = []
         self._index = 0
-        self._last_search: float | None = None
-        self.searches = 0  # how many tile searches ran (for benchmarks and logs)
+        self.searches = 0  # how many tiles were searched (for benchmarks and logs)
 
     def _follower_model(self) -> PoseLandmarkerModel:
         return PoseLandmarkerModel(num_poses=1, masks=self.masks, **self._opts)
@@ -158,21 +170,41 @@ class MediaPipeMultiPose:
             room -= 1
         return out
 
-    def _search_tiles(self, rgb: np.ndarray) -> PersonsFrame:
-        """Persons found on the tiles (IMAGE mode), in full-frame pixels, duplicates across tiles removed."""
+    def _tiles_now(self, width: int, height: int, t: float) -> list[tuple[int, int, int, int]]:
+        """The tiles to search in this frame (all on the first frame, then in turn; see the module notes)."""
+        if self.search_every <= 0:
+            return []
+        tiles = tile_grid(width, height, self.tile)
+        if not tiles:
+            return []
+        if self._last_t is None:
+            return tiles
+        self._budget += len(tiles) * max(0.0, t - self._last_t) / self._sweep
+        out = []
+        while self._budget >= 1.0 and len(out) < len(tiles):
+            out.append(tiles[self._next_tile])
+            self._budget -= 1.0
+            self._next_tile = (self._next_tile + 1) % len(tiles)
+            if self._next_tile == 0:  # a sweep is complete: slow down unless it brought news
+                self._sweep = self.search_min if self._news else min(2 * self._sweep, self.search_every)
+                self._news = False
+        return out
+
+    def _search_tiles(self, rgb: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> PersonsFrame:
+        """Persons found on ``tiles`` (IMAGE mode), in full-frame pixels, duplicates across tiles removed."""
         h, w = rgb.shape[:2]
         if self._search is None:
             self._search = PoseLandmarkerModel(num_poses=2, video=False, **self._opts)
         found: list[PersonsFrame] = []
         kept: list[np.ndarray] = []
-        for x1, y1, x2, y2 in tile_grid(w, h, self.tile):
+        for x1, y1, x2, y2 in tiles:
             p = self._search.process_all(np.ascontiguousarray(rgb[y1:y2, x1:x2]), 0.0)
             for i in range(len(p)):
                 xy = p.xy[i] + np.array([x1, y1], np.float32)
                 if not any(same_person(xy, q) for q in kept):
                     kept.append(xy)
                     found.append(PersonsFrame(xy=xy[None], score=p.score[i:i + 1], world=p.world[i:i + 1]))
-        self.searches += 1
+        self.searches += len(tiles)
         return _concat(found, len(self.names), False, (h, w))
 
     def process_all(self, rgb: np.ndarray, t: float) -> PersonsFrame:
@@ -184,6 +216,9 @@ class MediaPipeMultiPose:
         for f in list(self._followers):
             r = f.process(rgb, t, self.masks)
             if f.lost or any(same_person(r.xy[0], q.xy[0]) for q in followed):
+                if f.lost:  # look for whom we lost again soon
+                    self._news = True
+                    self._sweep = self.search_min
                 self._followers.remove(f)
                 f.close()
             else:
@@ -205,12 +240,15 @@ class MediaPipeMultiPose:
                 parts += self._follow(full, known, rgb, t, self.num_poses - len(known), fallback=True)
         else:
             parts = list(followed)
-        if self.search_every > 0 and (self._last_search is None or t - self._last_search >= self.search_every - 1e-6):
-            self._last_search = t
-            known = [xy for p in parts for xy in p.xy]
-            room = self.num_poses - len(known)
-            if room > 0:
-                parts += self._follow(self._search_tiles(rgb), known, rgb, t, room)
+        tiles = self._tiles_now(w, h, t)
+        known = [xy for p in parts for xy in p.xy]
+        if tiles and len(known) < self.num_poses:
+            new = self._follow(self._search_tiles(rgb, tiles), known, rgb, t, self.num_poses - len(known))
+            if new:
+                self._news = True
+                self._sweep = self.search_min
+            parts += new
+        self._last_t = t
         self._index += 1
         result = dedupe(_concat(parts, k, self.masks, (h, w)))
         if len(result) > self.num_poses:
