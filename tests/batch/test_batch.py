@@ -153,6 +153,10 @@ def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, cu
     for entry in manifest["entries"].values():
         assert set(entry["evaluation"]) == {"reencode", "blur", "pixelate"}
         assert set(entry["audit"]) == {"blur", "pixelate"}
+        for m, ev in entry["evaluation"].items():  # person to person, the subject first
+            assert ev["persons"] and ev["persons"][0]["subject"], m
+            o = ev["overall"]
+            assert o["person_frames_matched"] + o["person_frames_lost"] == o["person_frames_ref"] > 0
         for m in ("blur", "pixelate"):
             a = entry["audit"][m]
             assert a["face_frames"] > 0 and a["leak_rate"] == pytest.approx(a["leaks"] / a["face_frames"])
@@ -170,6 +174,9 @@ def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, cu
         stats = {r["name"]: r for r in csv.DictReader(fh) if r["measure"] == "angle_rmse"}
     knee = stats["left_knee"]  # 2 videos x 3 labels: both tests computable
     assert knee["videos"] == "2" and 0 <= float(knee["anova_p"]) <= 1 and 0 <= float(knee["friedman_p"]) <= 1
+    with open(out / "report.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["method"] == "reencode"]
+    assert rows and all(int(r["person_frames_ref"]) > 0 for r in rows)
     html = (out / "report.html").read_text()
     assert "RM-ANOVA p" in html and "Privacy audit" in html and "Δ RMSE" in html
 
