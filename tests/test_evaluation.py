@@ -149,8 +149,12 @@ def test_evaluate_with_reencode_control_on_cam02(shared_data, tmp_path):
     html = (tmp_path / "eval" / "report.html").read_text()
     assert "reencode" in html and "Verdict" in html and "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html  # opens offline
-    for f in ("overall.csv", "angles.csv", "keypoints.csv", "verdicts.csv", "wilcoxon.csv", "evaluation.json"):
+    for f in ("overall.csv", "angles.csv", "keypoints.csv", "verdicts.csv", "wilcoxon.csv", "evaluation.json",
+              "persons.csv"):
         assert (tmp_path / "eval" / f).exists()
+    assert "Every person of the original" in html  # person-to-person table
+    persons = [r for r in result.tables["persons"] if r["method"] == "reencode" and not r["extra"]]
+    assert persons[0]["subject"] and all(r["frames_matched"] + r["frames_lost"] == r["frames_ref"] for r in persons)
     again = evaluate([clip], ["blur", "pixelate"], tmp_path / "eval2")
     assert again.tables["angles"] == result.tables["angles"]  # same evaluation, identical numbers
 

@@ -90,7 +90,22 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
             ("method", "method"), ("epe_px", "EPE px"), ("epe_norm", "EPE / torso"), ("ptk_pct", "PTK %"),
             ("pck_005", "PCK@0.05 %"), ("pck_01", "PCK@0.1 %"), ("detection_rate_test", "detection rate"),
             ("confidence_test", "mean confidence"), ("confidence_change_pct", "conf. change %"),
-            ("angle_rmse_mean", "mean angle RMSE °"), ("mpjpe_mm", "MPJPE mm")], row_class=ctl, digits=3))
+            ("angle_rmse_mean", "mean angle RMSE °"), ("mpjpe_mm", "MPJPE mm"),
+            ("person_frames_ref", "person-frames in original"), ("person_frames_lost", "person-frames lost"),
+            ("person_frames_extra", "person-frames extra")], row_class=ctl, digits=3))
+        persons = [r for r in t.get("persons", []) if r["video"] == video]
+        if persons:
+            parts.append("<h3>Every person of the original, matched person to person</h3>")
+            parts.append("<p class='note'>Each person of the original is paired frame by frame with a person of "
+                         "the method's video by keypoint distance; frames where the method's video had nobody for "
+                         "that person are <b>lost</b> (never compared with someone else); <b>extra</b> counts "
+                         "frames of a person found only in the method's video. The subject (first, the most "
+                         "visible person) is the one the tables below describe.</p>")
+            parts.append(_table(persons, [
+                ("method", "method"), ("person", "person"), ("subject", "subject"),
+                ("frames_ref", "frames in original"), ("frames_matched", "matched"), ("frames_lost", "lost"),
+                ("extra", "extra frames"), ("epe_px", "EPE px"), ("ptk_pct", "PTK %"),
+                ("angle_rmse_mean", "mean angle RMSE °")], row_class=ctl))
         parts.append("<h3>Verdict per joint angle (against the reencode control)</h3>")
         parts.append(_table([r for r in t["verdicts"] if r["video"] == video], [
             ("angle", "angle"), ("method", "method"), ("rmse", "RMSE °"), ("control_rmse", "control RMSE °"),
