@@ -32,6 +32,11 @@ class PartialDecodeError(InputError):
     """The input decoded only partly (truncated or corrupt); the output was discarded."""
 
 
+class DamagedInputError(InputError):
+    """The decoder found damaged frames (it had to conceal errors or lost data); nothing was
+    written. ``--accept-damaged`` anonymizes such a file, covering each damaged frame whole."""
+
+
 class OutputError(AnonymotionError):
     """The output cannot be written (directory missing or unwritable, disk full...)."""
 

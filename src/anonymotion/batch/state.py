@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from anonymotion.errors import OutputError
 from anonymotion.io.metadata import sha256_file
+from anonymotion.io.temps import ANY_TEMP
 from anonymotion.io.writer import ensure_writable_dir, temp_path_for
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "batch_manifest.json"
 LOCK_NAME = ".anonymotion-batch.lock"
 FORMAT_VERSION = 1
-#: Temporary names made by :func:`anonymotion.io.writer.temp_path_for` (``.<stem>.<random>.part<suffix>``)
-#: and the sidecars of a temporary output (``.<stem>.<random>.part.regions.jsonl``).
-TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.part(\.[A-Za-z0-9_]+)*$")
+#: Temporary names made by :func:`anonymotion.io.temps.temp_path_for` (``.<stem>.<pid>-<random>.part<suffix>``,
+#: older versions ``.<stem>.<random>.part<suffix>``) and the sidecars of a temporary output.
+TEMP_NAME = ANY_TEMP
 
 
 def fingerprint(parameters: dict[str, Any]) -> str:
@@ -185,7 +185,12 @@ class BatchLock:
     """An exclusive ``flock`` on ``OUTPUT_DIR/.anonymotion-batch.lock`` for the run's lifetime.
 
     The kernel releases it when the process dies, so a killed run never blocks the next one.
+    The file is deleted when the run ends (a run killed outright leaves it, harmless: the next
+    run takes and removes it). A run that locked a file another run deleted meanwhile sees
+    that the name now points elsewhere and tries again, so two runs never both hold "the" lock.
     """
+
+    ATTEMPTS = 5
 
     def __init__(self, output_dir: Path) -> None:
         self.path = Path(output_dir) / LOCK_NAME
@@ -195,26 +200,44 @@ class BatchLock:
         import fcntl
 
         ensure_writable_dir(self.path.parent)
-        self._fh = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._fh.close()
-            self._fh = None
-            raise OutputError(self.path.parent, "another anonymotion batch run is writing this folder") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(f"{os.getpid()}\n")
-        self._fh.flush()
+        for _ in range(self.ATTEMPTS):
+            fh = open(self.path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                raise OutputError(self.path.parent, "another anonymotion batch run is writing this folder") from None
+            if _same_file(self.path, fh):
+                break
+            fh.close()  # the previous holder removed the file between our open and our lock
+        else:
+            raise OutputError(self.path.parent, "cannot take the batch lock (the lock file keeps changing)")
+        self._fh = fh
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
         return self
 
     def __exit__(self, *exc: object) -> None:
         import fcntl
 
         if self._fh is not None:
+            if _same_file(self.path, self._fh):
+                self.path.unlink(missing_ok=True)  # while still locked: no one else can hold this file
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+def _same_file(path: Path, fh: Any) -> bool:
+    """True when ``path`` still names the open file ``fh`` (same device and inode)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fh.fileno())
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 def _now() -> str:
