@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from anonymotion.batch.state import BatchManifest, Entry
+from anonymotion.batch.state import DONE, BatchManifest, Entry, state_label
 from anonymotion.io.writer import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 VIDEO_COLUMNS = ("video", "method", "status", "frames", "regions", "epe_px", "epe_norm", "ptk_pct", "pck_01",
                  "angle_rmse_mean", "mpjpe_mm", "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
-                 "error")
+                 "error", "review")
 KEYPOINT_COLUMNS = ("scope", "method", "keypoint", "n", "epe_mean_px", "epe_2sd_px", "ptk_pct")
 ANGLE_COLUMNS = ("scope", "method", "angle", "n", "rmse", "sd", "bias", "within_5deg_pct", "excess_rmse",
                  "sd_change", "verdict")
@@ -102,20 +102,22 @@ def video_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     """One row per input and method (one row per input when it failed)."""
     rows = []
     for e in entries:
-        if e.status != "done":
-            rows.append({"video": e.key, "method": "", "status": e.status, "seconds": e.seconds, "error": e.error})
+        if e.status not in DONE:
+            rows.append({"video": e.key, "method": "", "status": state_label(e), "seconds": e.seconds,
+                         "error": e.error})
             continue
         for m in labels:
             if m not in e.outputs and m not in e.evaluation:
                 continue
             ov = (e.evaluation.get(m) or {}).get("overall", {})
             au = e.audit.get(m) or {}
-            rows.append({"video": e.key, "method": m, "status": e.status, "frames": e.frames, "regions": e.faces,
+            rows.append({"video": e.key, "method": m, "status": state_label(e), "frames": e.frames, "regions": e.faces,
                          **{k: ov.get(k) for k in ("epe_px", "epe_norm", "ptk_pct", "pck_01", "angle_rmse_mean",
                                                    "mpjpe_mm")},
                          "audit_verdict": au.get("verdict"), "leaks": au.get("leaks"),
                          "face_frames": au.get("face_frames"), "leak_rate": au.get("leak_rate"),
-                         "seconds": e.seconds, "error": (e.extra or {}).get("evaluation_error")})
+                         "seconds": e.seconds, "error": (e.extra or {}).get("evaluation_error"),
+                         "review": "; ".join(e.review)})
     return rows
 
 
@@ -125,7 +127,7 @@ def keypoint_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     for m in labels:
         per_kp: dict[str, list[dict]] = {}
         for e in entries:
-            ev = e.evaluation.get(m) if e.status == "done" else None
+            ev = e.evaluation.get(m) if e.status in DONE else None
             if not ev:
                 continue
             for r in ev["keypoints"]:
@@ -145,7 +147,7 @@ def angle_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     for m in labels:
         per_angle: dict[str, list[dict]] = {}
         for e in entries:
-            ev = e.evaluation.get(m) if e.status == "done" else None
+            ev = e.evaluation.get(m) if e.status in DONE else None
             if not ev:
                 continue
             for r in ev["angles"]:
@@ -185,7 +187,7 @@ def stats_rows(entries: list[Entry], labels: list[str], angles: list[dict], keyp
     from anonymotion.metrics.stats import friedman, rm_anova
 
     methods = [m for m in labels if m != CONTROL]
-    done = [e for e in entries if e.status == "done" and all(m in e.evaluation for m in labels)]
+    done = [e for e in entries if e.status in DONE and all(m in e.evaluation for m in labels)]
     rows: list[dict] = []
     pooled = {(r["method"], r["angle"]): r for r in angles if r["scope"] == "ALL"}
     names = list(dict.fromkeys(r["angle"] for r in angles if r["scope"] == "ALL"))
@@ -215,7 +217,7 @@ def audit_rows(entries: list[Entry], methods: list[str]) -> list[dict]:
     """Dataset leak rate per method: leaked face-frames / audited face-frames."""
     rows = []
     for m in methods:
-        audits = [e.audit[m] for e in entries if e.status == "done" and m in e.audit]
+        audits = [e.audit[m] for e in entries if e.status in DONE and m in e.audit]
         if not audits:
             continue
         leaks = sum(int(a.get("leaks") or 0) for a in audits)
@@ -296,9 +298,9 @@ def _pivot(rows: list[dict], key: str, labels: list[str], cell) -> list[dict]:
 def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[dict]],
                 manifest: BatchManifest) -> str:
     """The report page (self-contained HTML, no scripts)."""
-    done = sum(1 for e in entries if e.status == "done")
-    failed = [e for e in entries if e.status != "done"]
-    frames = sum(e.frames for e in entries if e.status == "done")
+    done = sum(1 for e in entries if e.status in DONE)
+    failed = [e for e in entries if e.status not in DONE]
+    frames = sum(e.frames for e in entries if e.status in DONE)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>anonymotion batch report</title>"
              f"<style>{_CSS}</style></head><body>",
              "<h1>anonymotion dataset report</h1>",

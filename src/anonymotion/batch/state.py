@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "batch_manifest.json"
 LOCK_NAME = ".anonymotion-batch.lock"
+#: Statuses of an input whose outputs were written ("damaged": with its damaged frames covered whole).
+DONE = ("done", "damaged")
 FORMAT_VERSION = 1
 #: Temporary names made by :func:`anonymotion.io.temps.temp_path_for` (``.<stem>.<pid>-<random>.part<suffix>``,
 #: older versions ``.<stem>.<random>.part<suffix>``) and the sidecars of a temporary output.
@@ -51,7 +53,10 @@ class Entry:
     """What the manifest knows about one input.
 
     key: input path relative to INPUT_DIR; sha256/size/mtime_ns: the input when processed;
-    fingerprint: hash of the parameters; status: "done" or "failed"; outputs: method ->
+    fingerprint: hash of the parameters; status: "done", "damaged" (done with --accept-damaged:
+    ``damaged_frames`` input frames were blurred whole) or "failed" (a damaged input refused
+    says how many frames in ``damaged_frames``); review: reasons a person should look at the
+    outputs (e.g. no face found; empty: no need); outputs: method ->
     output path relative to OUTPUT_DIR; frames/faces/seconds: counts and wall time of the
     last attempt; error: "<ExceptionType>: message" of a failure; attempts: runs so far;
     evaluation / audit: method -> summary dict (see anonymotion.batch.runner).
@@ -73,6 +78,8 @@ class Entry:
     evaluation: dict[str, Any] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    damaged_frames: int = 0
+    review: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -137,7 +144,7 @@ class BatchManifest:
     def is_done(self, key: str, sha256: str, params_fp: str) -> bool:
         """True when ``key`` finished with this content and these parameters and its outputs exist."""
         e = self.entries.get(key)
-        if e is None or e.status != "done" or e.sha256 != sha256 or e.fingerprint != params_fp:
+        if e is None or e.status not in DONE or e.sha256 != sha256 or e.fingerprint != params_fp:
             return False
         return all((self.output_dir / rel).exists() for rel in e.outputs.values())
 
@@ -148,6 +155,20 @@ class BatchManifest:
         entry.finished = _now()
         self.entries[entry.key] = entry
         self.save()
+
+
+def state_label(e: Entry) -> str:
+    """How an input ended, as the status lines and the report show it, e.g. "done",
+    "damaged: 3 frames covered whole", "FAILED (damaged: 3 frames)", "done, review needed"."""
+    if e.status == "failed":
+        label = f"FAILED (damaged: {e.damaged_frames} frames)" if e.damaged_frames else "FAILED"
+    elif e.status == "damaged":
+        label = f"damaged: {e.damaged_frames} frames covered whole"
+    else:
+        label = e.status
+    if e.review and e.status != "failed":
+        label += ", review needed"
+    return label
 
 
 def hash_input(path: Path, old: Entry | None) -> tuple[str, int, int]:

@@ -41,4 +41,5 @@ def refuse(path: Path, frames: Iterator[Frame], damage: DecodeDamage) -> Damaged
         pass
     return DamagedInputError(path, f"{damage.describe()}; nothing was written. A face can hide in a damaged "
                                    f"frame: repair or re-export the file, or use --accept-damaged to anonymize "
-                                   f"it with every damaged frame blurred whole")
+                                   f"it with every damaged frame blurred whole",
+                             frames=damage.count, first_t=damage.first_t)
