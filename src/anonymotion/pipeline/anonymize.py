@@ -72,7 +72,7 @@ class AnonymizeResult:
             "regions": str(self.regions_path) if self.regions_path else None,
             "manifest": str(self.manifest_path), "frames": self.frames, "faces": self.faces,
             "held": self.held, "tracks": self.tracks, "audit": self.audit, "frames_in": self.frames_in,
-            "damaged_frames": self.damaged_frames, "review": "needed" if self.review else None,
+            "damaged_frames": self.damaged_frames, "review": "needed" if self.review else "not needed",
             "review_reasons": list(self.review),
         }
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anonymotion.errors import DamagedInputError
+from anonymotion.errors import DamagedInputError, PartialDecodeError
 from anonymotion.io.damage import DecodeDamage
 from anonymotion.types import Frame
 
@@ -37,9 +37,13 @@ def cover_whole(rgb: np.ndarray, cells: int = COVER_CELLS) -> np.ndarray:
 
 def refuse(path: Path, frames: Iterator[Frame], damage: DecodeDamage) -> DamagedInputError:
     """Decode the rest of ``frames`` only to count the damage; the error to raise for ``path``."""
-    for _ in frames:
-        pass
-    return DamagedInputError(path, f"{damage.describe()}; nothing was written. A face can hide in a damaged "
+    also = ""
+    try:
+        for _ in frames:
+            pass
+    except PartialDecodeError as exc:  # truncated as well: say so in the same line
+        also = f"; {exc.problem}"
+    return DamagedInputError(path, f"{damage.describe()}{also}; nothing was written. A face can hide in a damaged "
                                    f"frame: repair or re-export the file, or use --accept-damaged to anonymize "
                                    f"it with every damaged frame blurred whole",
                              frames=damage.count, first_t=damage.first_t)
