@@ -1,0 +1,260 @@
+"""Gait events (heel strike, toe off) and gait cycles from keypoint trajectories.
+
+Method: the coordinate-based algorithm of Zeni, Richards & Higginson (Gait Posture 2008,
+27:710-714). Along the walking direction, the heel is farthest *in front of* the pelvis at
+heel strike and the toe is farthest *behind* it at toe off:
+
+1. Pelvis = mid-hip. Walking direction (unit vector, image or world units):
+   - ``"pelvis"``: the least-squares pelvis velocity over the clip, when the pelvis travels at
+     least ``min_travel`` leg lengths (overground walking). In 2D image coordinates this
+     gives the sign for free: a walker going to the image left has direction (−1, 0).
+   - ``"feet"``: otherwise (treadmill, hip-centred MediaPipe world landmarks) the first
+     principal axis of the feet relative to the pelvis, signed so the foot index is in front
+     of the heel on average (toes point forwards).
+   With ``up`` given (3D), the vertical component is removed first.
+2. Signals per foot, in leg lengths (hip→knee + knee→ankle, per frame, so 2D pixels and 3D
+   metres are on one scale): heel(t) = (heel − pelvis)·dir / leg, toe(t) = (foot index −
+   pelvis)·dir / leg. The ankle stands in for a heel or foot index seen in under half of the
+   frames. Points below ``score_threshold`` are missing; gaps are never bridged. Optionally
+   low-passed (zero-phase Butterworth, ``cutoff_hz``).
+3. Heel strike = local maximum of heel(t); toe off = local minimum of toe(t); both must stand
+   out by ``prominence`` leg lengths (scipy.signal.find_peaks) and same-foot events are at
+   least ``min_stride_s`` apart. Extremes at the clip's ends or next to gaps are not events.
+4. A cycle (stride) of one foot runs from one heel strike to the next of the same foot when
+   it lasts ``min_stride_s``–``max_stride_s``, holds exactly one toe off of that foot, has
+   data in ``min_coverage`` of its frames and a stance phase within ``stance_range`` %.
+
+A clip without walking (standing, balancing) gives no cycles and a ``note`` saying why; no
+cycle is invented. The method assumes forward walking seen mostly from the side in 2D (a
+walker heading straight at the camera foreshortens the signals). Events are frame indices.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anonymotion.pose.filtering import _runs, butterworth, sample_rate
+
+log = logging.getLogger(__name__)
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class GaitEventParams:
+    """Settable parameters of the event detector (see the module docstring)."""
+
+    min_stride_s: float = 0.6
+    max_stride_s: float = 2.5
+    cutoff_hz: float | None = 6.0
+    prominence: float = 0.15  # leg lengths
+    score_threshold: float = 0.5
+    min_travel: float = 1.0  # leg lengths of pelvis travel to take the direction from the pelvis
+    min_coverage: float = 0.8  # share of a cycle's frames with data
+    stance_range: tuple[float, float] = (20.0, 90.0)  # % of the cycle
+    up: tuple[float, ...] | None = None  # vertical axis removed before the direction (3D)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One gait cycle (stride) of one foot, in frame indices.
+
+    start / end: heel strikes of ``side`` (end = the next one); toe_off: that foot's toe off
+    inside; contra_strike: the other foot's last heel strike inside, or None.
+    """
+
+    side: str
+    start: int
+    end: int
+    toe_off: int
+    contra_strike: int | None
+
+
+@dataclass(frozen=True)
+class GaitEvents:
+    """Events and cycles of one person.
+
+    t: (T,) seconds. heel_strikes / toe_offs: side -> frame indices (sorted int arrays).
+    signals: "left_heel", "left_toe", ... -> (T,) leg lengths in front of the pelvis (NaN
+    where missing). direction: unit walking direction (D,) or None; direction_source:
+    "pelvis", "feet" or "". note: why there are no (or few) cycles, else "".
+    """
+
+    t: np.ndarray
+    heel_strikes: dict[str, np.ndarray]
+    toe_offs: dict[str, np.ndarray]
+    signals: dict[str, np.ndarray]
+    direction: np.ndarray | None
+    direction_source: str
+    cycles: tuple[Cycle, ...]
+    params: GaitEventParams = field(default_factory=GaitEventParams)
+    note: str = ""
+
+    @property
+    def walking(self) -> bool:
+        """True when at least one gait cycle was found."""
+        return bool(self.cycles)
+
+
+def _masked(points: np.ndarray, score: np.ndarray | None, names: tuple[str, ...], name: str,
+            threshold: float) -> np.ndarray:
+    """(T, D) float64 trajectory of one keypoint or mid-hip; NaN where missing or below threshold."""
+    if name == "mid_hip":
+        a = _masked(points, score, names, "left_hip", threshold)
+        b = _masked(points, score, names, "right_hip", threshold)
+        return (a + b) / 2
+    p = np.asarray(points[:, names.index(name)], np.float64).copy()
+    if score is not None:
+        p[np.asarray(score[:, names.index(name)]) < threshold] = np.nan
+    return p
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(v, axis=-1)
+
+
+def _flatten(v: np.ndarray, up: np.ndarray | None) -> np.ndarray:
+    """Remove the component along the unit vector ``up`` (no-op when None)."""
+    if up is None:
+        return v
+    return v - (v @ up)[..., None] * up
+
+
+def leg_length(points: np.ndarray, score: np.ndarray | None, names: tuple[str, ...],
+               threshold: float = 0.5) -> np.ndarray:
+    """(T,) leg length (hip→knee + knee→ankle, mean of the sides seen) in the points' units."""
+    legs = []
+    for s in SIDES:
+        hip, knee, ankle = (_masked(points, score, names, f"{s}_{j}", threshold) for j in ("hip", "knee", "ankle"))
+        legs.append(_norm(knee - hip) + _norm(ankle - knee))
+    both = np.stack(legs, axis=1)
+    seen = np.isfinite(both)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seen, both, 0.0).sum(axis=1) / seen.sum(axis=1)
+
+
+def walking_direction(points: np.ndarray, t: np.ndarray, score: np.ndarray | None, names: tuple[str, ...],
+                      params: GaitEventParams = GaitEventParams()) -> tuple[np.ndarray | None, str]:
+    """Unit walking direction (D,) and its source ("pelvis" or "feet"), or (None, "") when unknown."""
+    thr = params.score_threshold
+    up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
+    pelvis = _flatten(_masked(points, score, names, "mid_hip", thr), up)
+    leg = np.nanmedian(leg_length(points, score, names, thr)) if np.isfinite(pelvis).any() else np.nan
+    ok = np.isfinite(pelvis).all(axis=1)
+    if ok.sum() >= 3 and np.isfinite(leg) and leg > 0:
+        tt = np.asarray(t, np.float64)[ok]
+        vel = np.polyfit(tt - tt.mean(), pelvis[ok], 1)[0]  # (D,) units per second
+        if _norm(vel) * (tt[-1] - tt[0]) >= params.min_travel * leg:
+            return vel / _norm(vel), "pelvis"
+    rel, fwd = [], []
+    for s in SIDES:
+        heel = _flatten(_masked(points, score, names, f"{s}_heel", thr), up)
+        toe = _flatten(_masked(points, score, names, f"{s}_foot_index", thr), up)
+        rel += [heel - pelvis, toe - pelvis]
+        fwd.append(toe - heel)
+    rel_all = np.concatenate(rel)
+    rel_all = rel_all[np.isfinite(rel_all).all(axis=1)]
+    fwd_all = np.concatenate(fwd)
+    fwd_all = fwd_all[np.isfinite(fwd_all).all(axis=1)]
+    if len(rel_all) < 3 or len(fwd_all) == 0:
+        return None, ""
+    _, _, vt = np.linalg.svd(rel_all - rel_all.mean(axis=0), full_matrices=False)
+    axis = vt[0]
+    if float(np.mean(fwd_all @ axis)) < 0:
+        axis = -axis
+    return axis, "feet"
+
+
+def _foot_point(points, score, names, side: str, name: str, thr: float) -> np.ndarray:
+    p = _masked(points, score, names, f"{side}_{name}", thr)
+    if np.isfinite(p).all(axis=1).mean() < 0.5:
+        return _masked(points, score, names, f"{side}_ankle", thr)
+    return p
+
+
+def _peaks(x: np.ndarray, prominence: float, distance: int) -> np.ndarray:
+    """Local maxima of x (T,) inside each finite run (never at a run's ends)."""
+    from scipy.signal import find_peaks
+
+    out = []
+    for a, b in _runs(np.isfinite(x)):
+        if b - a >= 3:
+            idx, _ = find_peaks(x[a:b], prominence=prominence, distance=max(1, distance))
+            out.append(idx + a)
+    return np.sort(np.concatenate(out)).astype(np.int64) if out else np.zeros(0, np.int64)
+
+
+def _cycles(t: np.ndarray, hs: dict[str, np.ndarray], to: dict[str, np.ndarray],
+            signals: dict[str, np.ndarray], p: GaitEventParams) -> list[Cycle]:
+    cycles = []
+    for s in SIDES:
+        other = SIDES[1 - SIDES.index(s)]
+        valid = np.isfinite(signals[f"{s}_heel"]) & np.isfinite(signals[f"{s}_toe"])
+        for a, b in zip(hs[s][:-1], hs[s][1:]):
+            dur = t[b] - t[a]
+            inside = to[s][(to[s] > a) & (to[s] < b)]
+            if not (p.min_stride_s <= dur <= p.max_stride_s) or len(inside) != 1:
+                continue
+            if valid[a:b + 1].mean() < p.min_coverage:
+                continue
+            stance = 100.0 * (t[inside[0]] - t[a]) / dur
+            if not (p.stance_range[0] <= stance <= p.stance_range[1]):
+                continue
+            contra = hs[other][(hs[other] > a) & (hs[other] < b)]
+            cycles.append(Cycle(s, int(a), int(b), int(inside[0]), int(contra[-1]) if len(contra) else None))
+    return sorted(cycles, key=lambda c: (c.start, c.side))
+
+
+def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...],
+                       score: np.ndarray | None = None,
+                       params: GaitEventParams = GaitEventParams()) -> GaitEvents:
+    """Heel strikes, toe offs and cycles of one person.
+
+    points: (T, K, 2) pixels or (T, K, 3) metres in ``names`` order (BlazePose names);
+    t: (T,) seconds; score: (T, K) in [0, 1] or None (all points trusted).
+    """
+    pts = np.asarray(points, np.float64)
+    t = np.asarray(t, np.float64)
+    if pts.ndim != 3 or pts.shape[0] != t.shape[0]:
+        raise ValueError(f"points must be (T, K, D) with T = len(t), got {pts.shape} and {t.shape}")
+    thr = params.score_threshold
+    empty = {s: np.zeros(0, np.int64) for s in SIDES}
+    direction, source = walking_direction(pts, t, score, names, params)
+    if direction is None:
+        return GaitEvents(t, empty, dict(empty), {}, None, "", (), params,
+                          "no gait cycles: pelvis and feet were not found in enough frames")
+    up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
+    pelvis = _flatten(_masked(pts, score, names, "mid_hip", thr), up)
+    leg = leg_length(pts, score, names, thr)
+    fs = sample_rate(t)
+    signals: dict[str, np.ndarray] = {}
+    for s in SIDES:
+        for key, name in (("heel", "heel"), ("toe", "foot_index")):
+            foot = _flatten(_foot_point(pts, score, names, s, name, thr), up)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sig = ((foot - pelvis) @ direction) / leg
+            if params.cutoff_hz and fs > 2 * params.cutoff_hz:
+                sig = butterworth(sig, fs, params.cutoff_hz)
+            signals[f"{s}_{key}"] = sig
+    distance = int(round(params.min_stride_s * fs)) if fs else 1
+    hs = {s: _peaks(signals[f"{s}_heel"], params.prominence, distance) for s in SIDES}
+    to = {s: _peaks(-signals[f"{s}_toe"], params.prominence, distance) for s in SIDES}
+    cycles = tuple(_cycles(t, hs, to, signals, params))
+    note = ""
+    if not cycles:
+        swing = [np.nanmax(v) - np.nanmin(v) for v in signals.values() if np.isfinite(v).any()]
+        span = max(swing) if swing else 0.0
+        n_hs = sum(len(v) for v in hs.values())
+        if n_hs == 0:
+            note = (f"no gait cycles: the feet moved at most {span:.2f} leg lengths along the walking "
+                    f"direction relative to the pelvis (standing or balancing, not walking?)")
+        else:
+            note = (f"no gait cycles: {n_hs} heel strike(s) found but no complete stride of "
+                    f"{params.min_stride_s:g}–{params.max_stride_s:g} s with one toe off")
+    log.debug("gait events: direction %s (%s), heel strikes %s, toe offs %s, %d cycles",
+              np.round(direction, 3), source, {k: v.tolist() for k, v in hs.items()},
+              {k: v.tolist() for k, v in to.items()}, len(cycles))
+    return GaitEvents(t, hs, to, signals, direction, source, cycles, params, note)
