@@ -8,7 +8,7 @@ The walker is built so that its events and angles are known exactly:
   they peak at the same frames;
 - the right foot runs half a cycle after the left;
 - the knee is placed so that the knee flexion 180° − ∠(hip, knee, ankle) is exactly
-  ``knee_mean − knee_amp · cos(2π (φ − knee_peak))`` (peak at ``knee_peak`` of the cycle).
+  ``knee_mean + knee_amp · cos(2π (φ − knee_peak))`` (peak at ``knee_peak`` of the cycle).
 """
 
 from __future__ import annotations
@@ -77,9 +77,11 @@ def make_walk(*, fps: float = 50.0, seconds: float = 4.4, stride_s: float = 1.1,
     travel = 0.0 if (treadmill or dims == 3) else speed_legs * leg
     pelvis = np.stack([direction * travel * t, np.zeros(n)], axis=1) + ([0.0, 0.0] if dims == 3 else [640.0, 300.0])
     pts = np.zeros((n, len(NAMES), 2))
+    placed: set[str] = set()
 
     def put(name: str, xy: np.ndarray) -> None:
         pts[:, NAMES.index(name)] = xy
+        placed.add(name)
 
     hs, to, knee = {}, {}, {}
     for side, start in (("left", t0), ("right", t0 + stride_s / 2)):
@@ -91,7 +93,7 @@ def make_walk(*, fps: float = 50.0, seconds: float = 4.4, stride_s: float = 1.1,
         put(f"{side}_ankle", ankle)
         put(f"{side}_heel", ankle + [-0.06 * leg * direction, 0.04 * leg])
         put(f"{side}_foot_index", ankle + [0.2 * leg * direction, 0.05 * leg])
-        flex = knee_mean - knee_amp * np.cos(2 * np.pi * (phi - knee_peak))
+        flex = knee_mean + knee_amp * np.cos(2 * np.pi * (phi - knee_peak))
         put(f"{side}_knee", _knee_at(pelvis, ankle, flex, np.broadcast_to(fwd, (n, 2))))
         knee[side] = flex
         k = np.arange(-1, int(seconds / stride_s) + 2)
@@ -112,7 +114,7 @@ def make_walk(*, fps: float = 50.0, seconds: float = 4.4, stride_s: float = 1.1,
         put(f"{side}_ear", sho + [0.05 * leg * direction, -0.3 * leg])
     head = pelvis + [0.08 * leg * direction, -1.1 * leg]
     for name in NAMES:
-        if not np.any(pts[:, NAMES.index(name)]):
+        if name not in placed:
             put(name, head)
     if noise:
         pts += np.random.default_rng(seed).normal(0.0, noise, pts.shape)

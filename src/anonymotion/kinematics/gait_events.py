@@ -19,10 +19,11 @@ heel strike and the toe is farthest *behind* it at toe off:
    low-passed (zero-phase Butterworth, ``cutoff_hz``).
 3. Heel strike = local maximum of heel(t); toe off = local minimum of toe(t); both must stand
    out by ``prominence`` leg lengths (scipy.signal.find_peaks) and same-foot events are at
-   least ``min_stride_s`` apart. Extremes at the clip's ends or next to gaps are not events.
+   least half of ``min_stride_s`` apart. Extremes at the clip's ends or next to gaps are not events.
 4. A cycle (stride) of one foot runs from one heel strike to the next of the same foot when
-   it lasts ``min_stride_s``–``max_stride_s``, holds exactly one toe off of that foot, has
-   data in ``min_coverage`` of its frames and a stance phase within ``stance_range`` %.
+   it lasts ``min_stride_s``–``max_stride_s``, holds exactly one toe off of that foot and at
+   most one heel strike of the other foot, has data in ``min_coverage`` of its frames and a
+   stance phase within ``stance_range`` %.
 
 A clip without walking (standing, balancing) gives no cycles and a ``note`` saying why; no
 cycle is invented. The method assumes forward walking seen mostly from the side in 2D (a
@@ -60,10 +61,12 @@ class GaitEventParams:
 
 @dataclass(frozen=True)
 class Cycle:
-    """One gait cycle (stride) of one foot, in frame indices.
+    """One gait cycle (stride) of one foot.
 
-    start / end: heel strikes of ``side`` (end = the next one); toe_off: that foot's toe off
-    inside; contra_strike: the other foot's last heel strike inside, or None.
+    start / end: frames of the heel strikes of ``side`` (end = the next one); toe_off: frame of
+    that foot's toe off inside; contra_strike: frame of the other foot's last heel strike
+    inside, or None. The ``*_s`` fields are the same events in seconds, refined below one
+    frame by a parabola through the signal's extreme and its two neighbours (NaN: none).
     """
 
     side: str
@@ -71,6 +74,15 @@ class Cycle:
     end: int
     toe_off: int
     contra_strike: int | None
+    start_s: float
+    end_s: float
+    toe_off_s: float
+    contra_s: float
+
+    @property
+    def stride_s(self) -> float:
+        """Stride time in seconds (heel strike to the next heel strike of the same foot)."""
+        return self.end_s - self.start_s
 
 
 @dataclass(frozen=True)
@@ -187,8 +199,22 @@ def _peaks(x: np.ndarray, prominence: float, distance: int) -> np.ndarray:
     return np.sort(np.concatenate(out)).astype(np.int64) if out else np.zeros(0, np.int64)
 
 
+def refine_time(x: np.ndarray, i: int, t: np.ndarray) -> float:
+    """Time (s) of the extreme of x (T,) near frame i: vertex of the parabola through i−1, i, i+1."""
+    if i <= 0 or i >= len(x) - 1 or not np.isfinite(x[i - 1:i + 2]).all():
+        return float(t[i])
+    a, b, c = x[i - 1], x[i], x[i + 1]
+    den = a - 2 * b + c
+    delta = 0.5 * (a - c) / den if den != 0 else 0.0
+    delta = float(np.clip(delta, -0.5, 0.5))
+    return float(np.interp(i + delta, np.arange(len(t)), t))
+
+
 def _cycles(t: np.ndarray, hs: dict[str, np.ndarray], to: dict[str, np.ndarray],
             signals: dict[str, np.ndarray], p: GaitEventParams) -> list[Cycle]:
+    def when(side: str, key: str, i: int | None) -> float:
+        return float("nan") if i is None else refine_time(signals[f"{side}_{key}"], i, t)
+
     cycles = []
     for s in SIDES:
         other = SIDES[1 - SIDES.index(s)]
@@ -204,7 +230,11 @@ def _cycles(t: np.ndarray, hs: dict[str, np.ndarray], to: dict[str, np.ndarray],
             if not (p.stance_range[0] <= stance <= p.stance_range[1]):
                 continue
             contra = hs[other][(hs[other] > a) & (hs[other] < b)]
-            cycles.append(Cycle(s, int(a), int(b), int(inside[0]), int(contra[-1]) if len(contra) else None))
+            if len(contra) > 1:  # two steps of the other foot: not one stride
+                continue
+            c = int(contra[-1]) if len(contra) else None
+            cycles.append(Cycle(s, int(a), int(b), int(inside[0]), c, when(s, "heel", int(a)),
+                                when(s, "heel", int(b)), when(s, "toe", int(inside[0])), when(other, "heel", c)))
     return sorted(cycles, key=lambda c: (c.start, c.side))
 
 
@@ -239,7 +269,8 @@ def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...]
             if params.cutoff_hz and fs > 2 * params.cutoff_hz:
                 sig = butterworth(sig, fs, params.cutoff_hz)
             signals[f"{s}_{key}"] = sig
-    distance = int(round(params.min_stride_s * fs)) if fs else 1
+    # half the shortest stride: merges a double extreme, never thins out a real stride
+    distance = int(round(0.5 * params.min_stride_s * fs)) if fs else 1
     hs = {s: _peaks(signals[f"{s}_heel"], params.prominence, distance) for s in SIDES}
     to = {s: _peaks(-signals[f"{s}_toe"], params.prominence, distance) for s in SIDES}
     cycles = tuple(_cycles(t, hs, to, signals, params))
