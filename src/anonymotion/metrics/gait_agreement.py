@@ -7,16 +7,8 @@ the reference stride), nearest first, each cycle used once. For each outcome of
 in both: Bland–Altman of test − reference and ICC(3,1) with its 95 % CI
 (:mod:`anonymotion.metrics.agreement`).
 
-Verdict per outcome against the stated limit L (:func:`outcome_limit`; time limits are at
-least one frame), judged on the largest |95 % limit of agreement| ("worst"; |difference|
-itself for one pair):
-
-- ``n/a``: the reference has no cycle with a value (nothing to judge);
-- ``fail``: reference cycles the test lost (no partner) beyond those the control lost, or
-  worst > L and worse than the control's worst;
-- ``pass``: worst ≤ L and no cycle lost beyond the control;
-- ``pass (within control)``: worst > L but no worse than the re-encode control's worst — a
-  method is never penalised for what the re-encode alone does (nor for beating it).
+The verdict against the stated limits is the judge's
+(:func:`anonymotion.evaluation.judge.judge_outcome`), not this module's.
 """
 
 from __future__ import annotations
@@ -43,8 +35,6 @@ class OutcomeAgreement:
     test: np.ndarray
     ba: BlandAltman
     icc: ICC
-    verdict: str = ""
-    judged_on: str = ""
 
     @property
     def n_pairs(self) -> int:
@@ -54,8 +44,7 @@ class OutcomeAgreement:
         return {"outcome": self.outcome, "unit": self.unit, "limit": self.limit, "n_reference": self.n_reference,
                 "n_pairs": self.n_pairs, "lost": self.lost, "bias": self.ba.bias, "sd": self.ba.sd,
                 "loa_low": self.ba.loa_low, "loa_high": self.ba.loa_high, "icc": self.icc.value,
-                "icc_low": self.icc.low, "icc_high": self.icc.high, "verdict": self.verdict,
-                "judged_on": self.judged_on}
+                "icc_low": self.icc.low, "icc_high": self.icc.high}
 
 
 def pair_cycles(ref: list[CycleOutcome] | tuple[CycleOutcome, ...], test: list[CycleOutcome] | tuple[CycleOutcome, ...],
@@ -85,7 +74,7 @@ def pair_cycles(ref: list[CycleOutcome] | tuple[CycleOutcome, ...], test: list[C
 def agreement(ref: list[CycleOutcome] | tuple[CycleOutcome, ...], test: list[CycleOutcome] | tuple[CycleOutcome, ...],
               *, fps: float = 0.0, tol_s: float | None = None,
               person_map: dict[str, str] | None = None) -> list[OutcomeAgreement]:
-    """Per-outcome agreement of test vs reference cycles (no verdicts yet: see :func:`judge`)."""
+    """Per-outcome agreement of test vs reference cycles (verdicts: the evaluation's judge)."""
     pairs = pair_cycles(ref, test, tol_s, person_map)
     out = []
     for d in OUTCOMES:
@@ -95,37 +84,4 @@ def agreement(ref: list[CycleOutcome] | tuple[CycleOutcome, ...], test: list[Cyc
         ok = np.isfinite(rv) & np.isfinite(tv)
         out.append(OutcomeAgreement(d.name, d.unit, outcome_limit(d.name, fps), int(n_ref), int(n_ref - ok.sum()),
                                     rv[ok], tv[ok], bland_altman(rv[ok], tv[ok]), icc_pairs(rv[ok], tv[ok])))
-    return out
-
-
-def judge(method: list[OutcomeAgreement], control: list[OutcomeAgreement] | None = None,
-          control_name: str = "reencode") -> list[OutcomeAgreement]:
-    """The same agreements with ``verdict`` and ``judged_on`` filled in (see module docstring)."""
-    from dataclasses import replace
-
-    by_name = {a.outcome: a for a in (control or [])}
-    out = []
-    for a in method:
-        c = by_name.get(a.outcome)
-        worst = a.ba.worst
-        basis = f"{a.n_pairs} of {a.n_reference} cycles paired; worst |LoA| vs limit {a.limit:g} {a.unit}"
-        if c is not None:
-            basis += f"; control {control_name}: worst {c.ba.worst:.3g}, {c.lost} lost"
-        allowed_loss = c.lost if c is not None else 0
-        if a.n_reference == 0:
-            verdict, basis = "n/a", "no cycle with this outcome in the original"
-        elif a.lost > allowed_loss:
-            verdict = "fail"
-            basis = f"{a.lost} of {a.n_reference} cycles lost" + (f" (control lost {allowed_loss})" if c else "") \
-                + "; " + basis
-        elif a.n_pairs == 0:
-            verdict = "n/a"  # every cycle lost, and the control lost them too
-            basis = f"no cycle paired; control {control_name} lost them too"
-        elif worst <= a.limit:
-            verdict = "pass"
-        elif c is not None and c.n_pairs and worst <= c.ba.worst:
-            verdict = "pass (within control)"
-        else:
-            verdict = "fail"
-        out.append(replace(a, verdict=verdict, judged_on=basis))
     return out
