@@ -64,10 +64,11 @@ def _knee_at(hip: np.ndarray, ankle: np.ndarray, flex_deg: np.ndarray, forward: 
 def make_walk(*, fps: float = 50.0, seconds: float = 4.4, stride_s: float = 1.1, stance: float = 0.6,
               t0: float = 0.2, leg: float = 200.0, speed_legs: float = 1.2, direction: int = 1,
               dims: int = 2, treadmill: bool = False, knee_mean: float = 32.5, knee_amp: float = 27.5,
-              knee_peak: float = 0.72, noise: float = 0.0, seed: int = 0) -> Walk:
+              knee_peak: float = 0.72, noise: float = 0.0, seed: int = 0, pan: float = 0.0) -> Walk:
     """A walker in the image plane (2D pixels, x right, y down) or MediaPipe-world-like 3D metres.
 
-    direction +1 walks to the image right, −1 to the left. With dims=3 the same sagittal
+    direction +1 walks to the image right, −1 to the left. pan: a camera panning so every
+    point drifts ``pan`` leg lengths per second to the image left (2D only). With dims=3 the same sagittal
     motion lies in the x–y plane (z = ±0.1 leg for left/right) and the pelvis stays at the
     origin (hip-centred, like MediaPipe world landmarks); ``leg`` is then in metres.
     """
@@ -118,6 +119,8 @@ def make_walk(*, fps: float = 50.0, seconds: float = 4.4, stride_s: float = 1.1,
             put(name, head)
     if noise:
         pts += np.random.default_rng(seed).normal(0.0, noise, pts.shape)
+    if pan:
+        pts[:, :, 0] -= pan * leg * t[:, None]
     if dims == 3:
         z = np.array([0.1 * leg if nm.startswith("left") else -0.1 * leg if nm.startswith("right") else 0.0
                       for nm in NAMES])

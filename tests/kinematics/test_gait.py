@@ -19,7 +19,8 @@ def _events_match(found: np.ndarray, truth: np.ndarray, tol: int = 1) -> bool:
 
 @pytest.mark.parametrize("kw", [
     {},                                   # overground, walking to the image right
-    {"direction": -1},                    # walking to the image left: the sign comes from the pelvis
+    {"direction": -1},                    # walking to the image left
+    {"pan": 2.0},                         # a camera panning faster than the walker: she drifts left
     {"treadmill": True},                  # no pelvis travel: direction from the feet
     {"dims": 3, "leg": 0.9},              # hip-centred world metres
     {"noise": 2.0},                       # 2 px of keypoint noise
@@ -35,6 +36,30 @@ def test_heel_strikes_and_toe_offs_within_one_frame(walk, kw):
     # every stride between two found heel strikes of one foot is a cycle: 3 per foot in 4.4 s
     assert sorted(c.side for c in ev.cycles) == ["left"] * 3 + ["right"] * 3
     assert ev.walking and ev.note == ""
+
+
+def test_walking_direction_sign_from_the_feet_or_else_the_pelvis(walk):
+    from anonymotion.kinematics.gait_events import walking_direction
+
+    panned = walk(pan=2.0)  # walks right, but the pelvis drifts left in the image
+    hip = panned.points[:, MEDIAPIPE_33.index("left_hip"), 0]
+    assert hip[-1] < hip[0]
+    d, source = walking_direction(panned.points, panned.t, panned.score, MEDIAPIPE_33)
+    assert source == "feet" and d[0] > 0.99
+    flat = walk(direction=-1)  # a foot seen end-on: foot index on the heel, no toe-ahead cue
+    pts = flat.points.copy()
+    for side in ("left", "right"):
+        pts[:, MEDIAPIPE_33.index(f"{side}_foot_index")] = pts[:, MEDIAPIPE_33.index(f"{side}_heel")]
+    d, source = walking_direction(pts, flat.t, flat.score, MEDIAPIPE_33)
+    assert source == "pelvis" and d[0] < -0.99
+    tread = walk(treadmill=True)  # no toe-ahead cue and no travel: the sign is unknown, not guessed
+    pts = tread.points.copy()
+    for side in ("left", "right"):
+        pts[:, MEDIAPIPE_33.index(f"{side}_foot_index")] = pts[:, MEDIAPIPE_33.index(f"{side}_heel")]
+    d, reason = walking_direction(pts, tread.t, tread.score, MEDIAPIPE_33)
+    assert d is None and "unknown" in reason
+    ev = detect_gait_events(pts, tread.t, MEDIAPIPE_33, tread.score)
+    assert not ev.walking and "unknown" in ev.note
 
 
 def test_cadence_and_stride_time_are_exact_and_stance_is_known(walk):

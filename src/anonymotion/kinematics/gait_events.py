@@ -4,14 +4,15 @@ Method: the coordinate-based algorithm of Zeni, Richards & Higginson (Gait Postu
 27:710-714). Along the walking direction, the heel is farthest *in front of* the pelvis at
 heel strike and the toe is farthest *behind* it at toe off:
 
-1. Pelvis = mid-hip. Walking direction (unit vector, image or world units):
-   - ``"pelvis"``: the least-squares pelvis velocity over the clip, when the pelvis travels at
-     least ``min_travel`` leg lengths (overground walking). In 2D image coordinates this
-     gives the sign for free: a walker going to the image left has direction (−1, 0).
-   - ``"feet"``: otherwise (treadmill, hip-centred MediaPipe world landmarks) the first
-     principal axis of the feet relative to the pelvis, signed so the foot index is in front
-     of the heel on average (toes point forwards).
-   With ``up`` given (3D), the vertical component is removed first.
+1. Pelvis = mid-hip. Walking direction (unit vector, image or world units): the axis is the
+   first principal axis of the heel and foot-index motion relative to the pelvis (each point
+   centred on its own mean): the feet swing along it, and a panning camera cancels out. Its
+   sign makes the foot index lie ahead of the heel on average (``min_foot_ahead`` leg
+   lengths; source ``"feet"``), or, when the foot is too foreshortened for that, follows the
+   pelvis travel along the axis (at least ``min_travel`` leg lengths; source ``"pelvis"``).
+   In 2D image coordinates a walker going to the image left thus gets (−1, 0) even when a
+   panning camera makes the pelvis drift right. With ``up`` given (3D), the vertical
+   component is removed first.
 2. Signals per foot, in leg lengths (hip→knee + knee→ankle, per frame, so 2D pixels and 3D
    metres are on one scale): heel(t) = (heel − pelvis)·dir / leg, toe(t) = (foot index −
    pelvis)·dir / leg. The ankle stands in for a heel or foot index seen in under half of the
@@ -22,12 +23,15 @@ heel strike and the toe is farthest *behind* it at toe off:
    least half of ``min_stride_s`` apart. Extremes at the clip's ends or next to gaps are not events.
 4. A cycle (stride) of one foot runs from one heel strike to the next of the same foot when
    it lasts ``min_stride_s``–``max_stride_s``, holds exactly one toe off of that foot and at
-   most one heel strike of the other foot, has data in ``min_coverage`` of its frames and a
-   stance phase within ``stance_range`` %.
+   most one heel strike of the other foot, has data in ``min_coverage`` of its frames, a
+   stance phase within ``stance_range`` % and a heel excursion (max − min relative to the
+   pelvis) of at least ``min_excursion`` leg lengths (a real step moves the heel about a
+   step length, 0.6–0.9 leg lengths seen from the side; swaying on the spot does not).
 
 A clip without walking (standing, balancing) gives no cycles and a ``note`` saying why; no
 cycle is invented. The method assumes forward walking seen mostly from the side in 2D (a
-walker heading straight at the camera foreshortens the signals). Events are frame indices.
+walker heading straight at the camera foreshortens the signals). Events are frame indices;
+their times are refined below one frame.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ class GaitEventParams:
     cutoff_hz: float | None = 6.0
     prominence: float = 0.15  # leg lengths
     score_threshold: float = 0.5
-    min_travel: float = 1.0  # leg lengths of pelvis travel to take the direction from the pelvis
+    min_foot_ahead: float = 0.05  # leg lengths the toes must be ahead of the heels to give the sign
+    min_travel: float = 1.0  # leg lengths of pelvis travel to take the sign from the pelvis instead
+    min_excursion: float = 0.3  # leg lengths the heel must move relative to the pelvis in a stride
     min_coverage: float = 0.8  # share of a cycle's frames with data
     stance_range: tuple[float, float] = (20.0, 90.0)  # % of the cycle
     up: tuple[float, ...] | None = None  # vertical axis removed before the direction (3D)
@@ -150,34 +156,46 @@ def leg_length(points: np.ndarray, score: np.ndarray | None, names: tuple[str, .
 
 def walking_direction(points: np.ndarray, t: np.ndarray, score: np.ndarray | None, names: tuple[str, ...],
                       params: GaitEventParams = GaitEventParams()) -> tuple[np.ndarray | None, str]:
-    """Unit walking direction (D,) and its source ("pelvis" or "feet"), or (None, "") when unknown."""
+    """Unit walking direction (D,) and what gave its sign ("feet" or "pelvis"), or (None, reason).
+
+    Axis: first principal axis of each foot point's motion relative to the pelvis (each
+    centred on its own mean, so the step width between the feet does not count); a moving
+    camera cancels out. Sign: toes ahead of heels on average by ``min_foot_ahead`` leg
+    lengths, else the pelvis travel along the axis (``min_travel`` leg lengths at least).
+    """
     thr = params.score_threshold
     up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
     pelvis = _flatten(_masked(points, score, names, "mid_hip", thr), up)
-    leg = np.nanmedian(leg_length(points, score, names, thr)) if np.isfinite(pelvis).any() else np.nan
-    ok = np.isfinite(pelvis).all(axis=1)
-    if ok.sum() >= 3 and np.isfinite(leg) and leg > 0:
-        tt = np.asarray(t, np.float64)[ok]
-        vel = np.polyfit(tt - tt.mean(), pelvis[ok], 1)[0]  # (D,) units per second
-        if _norm(vel) * (tt[-1] - tt[0]) >= params.min_travel * leg:
-            return vel / _norm(vel), "pelvis"
+    legs = leg_length(points, score, names, thr)
+    leg = float(np.nanmedian(legs)) if np.isfinite(legs).any() else float("nan")
+    if not (np.isfinite(leg) and leg > 0):
+        return None, "pelvis and legs were not found in enough frames"
     rel, fwd = [], []
     for s in SIDES:
         heel = _flatten(_masked(points, score, names, f"{s}_heel", thr), up)
         toe = _flatten(_masked(points, score, names, f"{s}_foot_index", thr), up)
-        rel += [heel - pelvis, toe - pelvis]
-        fwd.append(toe - heel)
-    rel_all = np.concatenate(rel)
-    rel_all = rel_all[np.isfinite(rel_all).all(axis=1)]
-    fwd_all = np.concatenate(fwd)
-    fwd_all = fwd_all[np.isfinite(fwd_all).all(axis=1)]
-    if len(rel_all) < 3 or len(fwd_all) == 0:
-        return None, ""
-    _, _, vt = np.linalg.svd(rel_all - rel_all.mean(axis=0), full_matrices=False)
+        for foot in (heel, toe):
+            r = foot - pelvis
+            r = r[np.isfinite(r).all(axis=1)]
+            if len(r) >= 3:
+                rel.append(r - r.mean(axis=0))
+        d = toe - heel
+        fwd.append(d[np.isfinite(d).all(axis=1)])
+    if not rel:
+        return None, "feet were not found in enough frames"
+    _, _, vt = np.linalg.svd(np.concatenate(rel), full_matrices=False)
     axis = vt[0]
-    if float(np.mean(fwd_all @ axis)) < 0:
-        axis = -axis
-    return axis, "feet"
+    fwd_all = np.concatenate(fwd)
+    ahead = float(np.mean(fwd_all @ axis)) / leg if len(fwd_all) else 0.0
+    if abs(ahead) >= params.min_foot_ahead:
+        return axis * np.sign(ahead), "feet"
+    ok = np.isfinite(pelvis).all(axis=1)
+    if ok.sum() >= 3:
+        tt = np.asarray(t, np.float64)[ok]
+        along = float(np.polyfit(tt - tt.mean(), pelvis[ok] @ axis, 1)[0])  # units per second
+        if abs(along) * (tt[-1] - tt[0]) >= params.min_travel * leg:
+            return axis * np.sign(along), "pelvis"
+    return None, "walking direction unknown: toes not clearly ahead of heels and the pelvis does not travel"
 
 
 def _foot_point(points, score, names, side: str, name: str, thr: float) -> np.ndarray:
@@ -226,6 +244,8 @@ def _cycles(t: np.ndarray, hs: dict[str, np.ndarray], to: dict[str, np.ndarray],
                 continue
             if valid[a:b + 1].mean() < p.min_coverage:
                 continue
+            if np.nanmax(signals[f"{s}_heel"][a:b + 1]) - np.nanmin(signals[f"{s}_heel"][a:b + 1]) < p.min_excursion:
+                continue
             stance = 100.0 * (t[inside[0]] - t[a]) / dur
             if not (p.stance_range[0] <= stance <= p.stance_range[1]):
                 continue
@@ -254,8 +274,7 @@ def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...]
     empty = {s: np.zeros(0, np.int64) for s in SIDES}
     direction, source = walking_direction(pts, t, score, names, params)
     if direction is None:
-        return GaitEvents(t, empty, dict(empty), {}, None, "", (), params,
-                          "no gait cycles: pelvis and feet were not found in enough frames")
+        return GaitEvents(t, empty, dict(empty), {}, None, "", (), params, f"no gait cycles: {source}")
     up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
     pelvis = _flatten(_masked(pts, score, names, "mid_hip", thr), up)
     leg = leg_length(pts, score, names, thr)
