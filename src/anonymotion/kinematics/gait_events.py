@@ -11,8 +11,9 @@ heel strike and the toe is farthest *behind* it at toe off:
    lengths; source ``"feet"``), or, when the foot is too foreshortened for that, follows the
    pelvis travel along the axis (at least ``min_travel`` leg lengths; source ``"pelvis"``).
    In 2D image coordinates a walker going to the image left thus gets (−1, 0) even when a
-   panning camera makes the pelvis drift right. With ``up`` given (3D), the vertical
-   component is removed first.
+   panning camera makes the pelvis drift right. The vertical coordinate
+   (``vertical_axis``: y, image down in pixels and MediaPipe world down in metres) is left
+   out of the direction, so walking is judged in the horizontal plane (2D: along image x).
 2. Signals per foot, in leg lengths (hip→knee + knee→ankle, per frame, so 2D pixels and 3D
    metres are on one scale): heel(t) = (heel − pelvis)·dir / leg, toe(t) = (foot index −
    pelvis)·dir / leg. The ankle stands in for a heel or foot index seen in under half of the
@@ -62,7 +63,7 @@ class GaitEventParams:
     min_excursion: float = 0.3  # leg lengths the heel must move relative to the pelvis in a stride
     min_coverage: float = 0.8  # share of a cycle's frames with data
     stance_range: tuple[float, float] = (20.0, 90.0)  # % of the cycle
-    up: tuple[float, ...] | None = None  # vertical axis removed before the direction (3D)
+    vertical_axis: int | None = 1  # coordinate left out of the direction (y); None keeps all
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,13 @@ def _norm(v: np.ndarray) -> np.ndarray:
     return np.linalg.norm(v, axis=-1)
 
 
-def _flatten(v: np.ndarray, up: np.ndarray | None) -> np.ndarray:
-    """Remove the component along the unit vector ``up`` (no-op when None)."""
-    if up is None:
+def _flatten(v: np.ndarray, axis: int | None) -> np.ndarray:
+    """v (..., D) with coordinate ``axis`` set to 0 (no-op when None)."""
+    if axis is None:
         return v
-    return v - (v @ up)[..., None] * up
+    v = v.copy()
+    v[..., axis] = 0.0
+    return v
 
 
 def leg_length(points: np.ndarray, score: np.ndarray | None, names: tuple[str, ...],
@@ -164,7 +167,7 @@ def walking_direction(points: np.ndarray, t: np.ndarray, score: np.ndarray | Non
     lengths, else the pelvis travel along the axis (``min_travel`` leg lengths at least).
     """
     thr = params.score_threshold
-    up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
+    up = params.vertical_axis
     pelvis = _flatten(_masked(points, score, names, "mid_hip", thr), up)
     legs = leg_length(points, score, names, thr)
     leg = float(np.nanmedian(legs)) if np.isfinite(legs).any() else float("nan")
@@ -275,7 +278,7 @@ def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...]
     direction, source = walking_direction(pts, t, score, names, params)
     if direction is None:
         return GaitEvents(t, empty, dict(empty), {}, None, "", (), params, f"no gait cycles: {source}")
-    up = None if params.up is None else np.asarray(params.up, np.float64) / np.linalg.norm(params.up)
+    up = params.vertical_axis
     pelvis = _flatten(_masked(pts, score, names, "mid_hip", thr), up)
     leg = leg_length(pts, score, names, thr)
     fs = sample_rate(t)

@@ -23,7 +23,7 @@ time-normalised to 0–100 % of the cycle (101 points); a joint seen in fewer th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,8 +35,6 @@ JOINTS: tuple[str, ...] = ("hip", "knee", "ankle", "elbow")
 ANGLE_2D = {"hip": "{side}_hip", "knee": "{side}_knee", "ankle": "{side}_ankle", "elbow": "{side}_elbow"}
 ANGLE_3D = {"hip": "{side}_femur_flexion", "knee": "{side}_knee_flexion", "ankle": "{side}_ankle_flexion",
             "elbow": "{side}_elbow_flexion"}
-#: MediaPipe world landmarks: y points down, so "up" is −y.
-MEDIAPIPE_WORLD_UP = (0.0, -1.0, 0.0)
 CURVE_POINTS = 101
 
 
@@ -204,7 +202,7 @@ def person_outcomes(poses: Poses, *, person: str = "1", dims: int = 2,
                     params: GaitEventParams = GaitEventParams(), min_coverage: float = 0.8) -> PersonOutcomes:
     """Outcomes of one person's :class:`Poses`: 2D from ``xy`` (pixels; 2D angles whose
     confidence is below ``params.score_threshold`` are dropped) or 3D from ``world`` (metres,
-    MediaPipe's y-down frame unless ``params.up`` says otherwise; points below the score
+    MediaPipe's y-down frame unless ``params.vertical_axis`` says otherwise; points below the score
     threshold are dropped)."""
     if dims == 2:
         from anonymotion.kinematics.angles import angles_2d
@@ -221,7 +219,5 @@ def person_outcomes(poses: Poses, *, person: str = "1", dims: int = 2,
 
     world = np.where((poses.score >= params.score_threshold)[..., None], poses.world, np.nan)
     ang, names = angles_3d(world, poses.names)
-    if params.up is None:
-        params = replace(params, up=MEDIAPIPE_WORLD_UP)
     return outcomes_from_arrays(poses.world, poses.t, poses.names, dict(zip(names, ang.T)), score=poses.score,
                                 person=person, params=params, min_coverage=min_coverage)

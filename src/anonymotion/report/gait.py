@@ -22,7 +22,6 @@ from anonymotion.report.plots import _COLORS, _figure, _save
 if TYPE_CHECKING:  # pragma: no cover
     from anonymotion.kinematics.gait_events import GaitEvents
     from anonymotion.kinematics.gait_outcomes import GaitOutcomes, PersonOutcomes
-    from anonymotion.metrics.gait_agreement import OutcomeAgreement
 
 SIDE_COLORS = {"left": "#d95f02", "right": "#1f78b4"}
 OUTCOME_COLUMNS = ("video", "person", "side", "cycle", "start_s", "end_s", "outcome", "value", "unit")
@@ -96,10 +95,12 @@ def events_plot(path: Path, events: "GaitEvents", title: str = "") -> Path:
     return _save(plt, fig, path)
 
 
-def bland_altman_plot(path: Path, by_method: dict[str, Sequence["OutcomeAgreement"]],
-                      outcomes: Sequence[str] = BA_OUTCOMES, title: str = "") -> Path:
-    """Bland–Altman panels: per method, paired cycles (mean, difference), bias (solid) and
-    95 % limits of agreement (dashed); the outcome's limit as a grey band."""
+def bland_altman_plot(path: Path, by_method: dict[str, Sequence[dict]], outcomes: Sequence[str] = BA_OUTCOMES,
+                      title: str = "") -> Path:
+    """Bland–Altman panels, one per outcome: per method the paired cycles (mean, difference
+    test − original), bias (solid) and 95 % limits of agreement (dashed); the outcome's limit
+    as a grey band. by_method: label -> agreement rows (keys outcome, unit, limit, n_pairs,
+    ref, test, bias, sd, loa_low, loa_high; see ``evaluation.outcomes.gait_agreement_rows``)."""
     n = len(outcomes)
     cols = 4 if n > 4 else n
     rows = max(1, -(-n // cols))
@@ -112,15 +113,16 @@ def bland_altman_plot(path: Path, by_method: dict[str, Sequence["OutcomeAgreemen
         name = outcomes[j]
         unit, limit = "", None
         for c, (method, agreements) in enumerate(by_method.items()):
-            a = next((x for x in agreements if x.outcome == name), None)
-            if a is None or a.n_pairs == 0:
+            a = next((x for x in agreements if x["outcome"] == name), None)
+            if a is None or not a.get("n_pairs"):
                 continue
-            unit, limit = a.unit, a.limit
+            unit, limit = a["unit"], a["limit"]
+            ref, test = np.asarray(a["ref"], float), np.asarray(a["test"], float)
             color = _COLORS[(c + 1) % len(_COLORS)]
-            ax.plot((a.ref + a.test) / 2, a.test - a.ref, "o", ms=3.5, color=color, label=f"{method} (n={a.n_pairs})")
-            ax.axhline(a.ba.bias, color=color, lw=1.0)
-            if np.isfinite(a.ba.sd):
-                for v in (a.ba.loa_low, a.ba.loa_high):
+            ax.plot((ref + test) / 2, test - ref, "o", ms=3.5, color=color, label=f"{method} (n={a['n_pairs']})")
+            ax.axhline(a["bias"], color=color, lw=1.0)
+            if a.get("sd") is not None and np.isfinite(a["sd"]):
+                for v in (a["loa_low"], a["loa_high"]):
                     ax.axhline(v, color=color, lw=0.8, ls="--")
         if limit is not None:
             ax.axhspan(-limit, limit, color="#888", alpha=0.12, lw=0)
