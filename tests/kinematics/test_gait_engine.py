@@ -68,3 +68,23 @@ def test_engine_says_so_when_the_original_has_no_walking(standing, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "No gait cycle was found in the original" in html
     assert not Path(tmp_path / "plots" / "01_stand_bland_altman.png").exists()
+
+
+def test_web_test_step_shows_gait_agreement_or_says_there_was_no_walking(walk, standing):
+    from anonymotion.web.report import _environment
+    from anonymotion.web.results import summarize
+
+    w = walk(seconds=6.0, noise=1.0, seed=2)
+    ref = _poses(w)
+    summary = summarize(compare_poses(ref, _poses(w, knee_shift_px=25.0)), compare_poses(ref, _poses(w)))
+    g = summary["gait"]
+    assert g["cycles_original"] == g["cycles_anonymized"] >= 6
+    verdicts = {r["outcome"]: r["verdict"] for r in g["rows"]}
+    assert verdicts["cadence"] == "ok" and verdicts["knee_rom"] == "fail"
+    page = _environment().get_template("results.html").render(summary=summary, plot_src=None)
+    assert 'id="gait-table"' in page and 'data-outcome="knee_rom"' in page and "outside limits" in page
+    s = standing()
+    p = Poses(t=s.t, xy=s.points.astype(np.float32), score=s.score.astype(np.float32), names=MEDIAPIPE_33,
+              size=(1280, 720))
+    page = _environment().get_template("results.html").render(summary=summarize(compare_poses(p, p)), plot_src=None)
+    assert 'id="gait-none"' in page and "No gait cycle was found" in page and "gait-table" not in page

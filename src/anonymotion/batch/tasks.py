@@ -108,11 +108,14 @@ def _clean(v: Any) -> Any:
 
 
 def compact_compare(result: Any) -> dict[str, Any]:
-    """The parts of a CompareResult the dataset report needs (per keypoint and per angle)."""
+    """The parts of a CompareResult the dataset report needs (per keypoint, per angle, gait pairs)."""
+    from anonymotion.batch.gait import compact_gait
+
     return _clean({
         "overall": {k: result.overall.get(k) for k in OVERALL_KEYS},
         "keypoints": [{k: r.get(k) for k in KEYPOINT_KEYS} for r in result.keypoints],
         "angles": [{k: r.get(k) for k in ANGLE_KEYS} for r in result.angles],
+        "gait": compact_gait(getattr(result, "gait", None) or {}),
     })
 
 
