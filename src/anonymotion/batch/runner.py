@@ -23,15 +23,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint, hash_input, remove_stale_temps
 from anonymotion.batch.tasks import PROGRESS_TOPIC, Task, run_task
-from anonymotion.config import AnonymizeConfig
+from anonymotion.config import AnonymizeConfig, StudyOptions
 from anonymotion.errors import ConfigError, InputError
-from anonymotion.io.naming import find_media, output_name
+from anonymotion.io.naming import find_media, output_name, refuse_collisions
 from anonymotion.io.images import is_image
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def _output_for(output_dir: Path, rel: Path, methods: list[str], keep_name: bool
 
 
 def plan_tasks(input_dir: Path, output_dir: Path, config: AnonymizeConfig, methods: list[str], *,
-               evaluate: bool, audit: bool, control: bool = True, threshold: float = 0.5,
+               evaluate: bool, audit: bool, options: StudyOptions | None = None,
                coco_images: list[Any] | None = None) -> tuple[list[Task], list[str]]:
     """Every input under ``input_dir`` (or every image the COCO file lists) as a Task.
 
@@ -132,8 +132,9 @@ def plan_tasks(input_dir: Path, output_dir: Path, config: AnonymizeConfig, metho
         eval_dir = (output_dir / EVAL_DIR / rel.parent / rel.stem) if evaluate and kind == "video" else None
         tasks.append(Task(key=rel.as_posix(), input=path, kind=kind,
                           outputs=_output_for(output_dir, rel, methods, keep_name=False), config=config,
-                          eval_dir=eval_dir, control=control, audit=audit and kind == "video",
-                          threshold=threshold))
+                          eval_dir=eval_dir, audit=audit and kind == "video",
+                          options=options or StudyOptions()))
+    refuse_collisions([(t.input, o) for t in tasks for o in t.outputs.values()])
     return tasks, warnings
 
 
@@ -145,15 +146,13 @@ def _under(path: Path, folder: Path) -> bool:
         return False
 
 
-def task_parameters(task: Task, methods: list[str], evaluate: bool, audit: bool, control: bool,
-                    threshold: float) -> dict[str, Any]:
+def task_parameters(task: Task, methods: list[str], evaluate: bool, audit: bool) -> dict[str, Any]:
     """Everything that shapes a task's outputs; its fingerprint decides whether a rerun redoes it."""
     params: dict[str, Any] = {"config": task.config.to_json(), "methods": methods}
     params["config"].pop("method", None)
     params["config"].pop("audit", None)
     if task.kind == "video":
-        params.update(evaluate=evaluate, audit=audit, control=control and evaluate,
-                      threshold=threshold if evaluate else None)
+        params.update(evaluate=evaluate, audit=audit, study=asdict(task.options) if evaluate else None)
     if task.coco is not None:
         params["coco"] = task.coco.to_json()
     return params
@@ -272,8 +271,7 @@ def run_batch(
     *,
     evaluate: bool = False,
     audit: bool = False,
-    control: bool = True,
-    threshold: float = 0.5,
+    options: StudyOptions | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Any = None,
@@ -286,8 +284,9 @@ def run_batch(
     """Anonymize every video and image under ``input_dir`` into ``output_dir`` on Dask.
 
     methods: names or "a,b" (default: config.method). evaluate: pose and compare every
-    output with its original (with a re-encode ``control`` unless False; keypoint score
-    ``threshold``). audit: audit every output. workers: LocalCluster size (default: one
+    output with its original through the one comparison engine (``options``: keypoint score
+    threshold, re-encode control, subject, filter, pose backend). audit: audit every output.
+    workers: LocalCluster size (default: one
     per core); scheduler: address of an existing cluster; client: an existing
     ``distributed.Client`` to use instead. coco: COCO keypoint annotation file of the
     images in ``input_dir`` (head regions from the annotated keypoints). force: redo
@@ -313,7 +312,7 @@ def run_batch(
         removed = remove_stale_temps(output_dir)
         manifest = BatchManifest.load(output_dir)
         tasks, warnings = plan_tasks(input_dir, output_dir, config, methods, evaluate=evaluate, audit=audit,
-                                     control=control, threshold=threshold, coco_images=coco_images)
+                                     options=options, coco_images=coco_images)
         if removed and not quiet:
             echo(f"removed {len(removed)} unfinished temporary file(s) of an interrupted run")
         if coco is not None:
@@ -326,7 +325,7 @@ def run_batch(
         todo: list[tuple[Task, str, tuple[str, int, int]]] = []
         skipped = 0
         for task in tasks:
-            params_fp = fingerprint(task_parameters(task, methods, evaluate, audit, control, threshold))
+            params_fp = fingerprint(task_parameters(task, methods, evaluate, audit))
             if not task.input.exists():
                 manifest.record(Entry(key=task.key, sha256="", size=0, mtime_ns=0, fingerprint=params_fp,
                                       status="failed", error=f"InputError: {task.input}: file not found"))
