@@ -213,6 +213,9 @@ def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages:
         write_compare_outputs(result, task.eval_dir / m)  # type: ignore[operator]
         out["evaluation"][m] = compact_compare(result)
         out["evaluation"][m]["verdicts"] = _clean([v for v in study.verdicts if v["method"] == m])
+        out["evaluation"][m]["gait_verdicts"] = _clean([{k: v[k] for k in ("outcome", "n_pairs", "bias", "loa_low",
+                                                                            "loa_high", "icc", "verdict")}
+                                                        for v in study.gait if v["method"] == m])
 
 
 def _audit(original: Path, output: Path, progress: Any) -> dict[str, Any]:

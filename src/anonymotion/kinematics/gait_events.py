@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anonymotion.config import option
 from anonymotion.pose.filtering import _runs, butterworth, sample_rate
 
 log = logging.getLogger(__name__)
@@ -51,19 +52,49 @@ SIDES = ("left", "right")
 
 @dataclass(frozen=True)
 class GaitEventParams:
-    """Settable parameters of the event detector (see the module docstring)."""
+    """Settable parameters of the event detector (see the module docstring); the ``outcomes``
+    command's options are generated from these fields."""
 
-    min_stride_s: float = 0.6
-    max_stride_s: float = 2.5
-    cutoff_hz: float | None = 6.0
-    prominence: float = 0.15  # leg lengths
-    score_threshold: float = 0.5
-    min_foot_ahead: float = 0.05  # leg lengths the toes must be ahead of the heels to give the sign
-    min_travel: float = 1.0  # leg lengths of pelvis travel to take the sign from the pelvis instead
-    min_excursion: float = 0.3  # leg lengths the heel must move relative to the pelvis in a stride
-    min_coverage: float = 0.8  # share of a cycle's frames with data
-    stance_range: tuple[float, float] = (20.0, 90.0)  # % of the cycle
-    vertical_axis: int | None = 1  # coordinate left out of the direction (y); None keeps all
+    min_stride_s: float = option(0.6, "shortest stride (heel strike to heel strike of one foot) accepted, s "
+                                      "(default 0.6)", type=float, flag="--min-stride", metavar="S")
+    max_stride_s: float = option(2.5, "longest stride accepted, s (default 2.5)", type=float, flag="--max-stride",
+                                 metavar="S")
+    cutoff_hz: float | None = option(6.0, "low-pass of the heel/toe signals before finding events, Hz; 0 for none "
+                                          "(default 6)", type=float, flag="--event-cutoff", metavar="HZ")
+    prominence: float = option(0.15, "how far a heel/toe extreme must stand out to be an event, leg lengths "
+                                     "(default 0.15)", type=float, metavar="LEGS")
+    score_threshold: float = option(0.5, "keypoint score a point needs to be used, 0-1 (default 0.5)", type=float)
+    min_foot_ahead: float = option(0.05, "how far the toes must be ahead of the heels on average to give the "
+                                         "walking direction's sign, leg lengths (default 0.05)", type=float,
+                                   metavar="LEGS")
+    min_travel: float = option(1.0, "pelvis travel that gives the sign instead when the feet do not, leg "
+                                    "lengths (default 1)", type=float, metavar="LEGS")
+    min_excursion: float = option(0.3, "how far the heel must move relative to the pelvis within a stride, leg "
+                                       "lengths (default 0.3)", type=float, metavar="LEGS")
+    min_coverage: float = option(0.8, "share of a stride's frames that must have data, 0-1 (default 0.8)",
+                                 type=float)
+    stance_range: tuple[float, float] = option((20.0, 90.0), "stance phase accepted, % of the stride", cli=False)
+    vertical_axis: int | None = option(1, "coordinate left out of the walking direction (y)", cli=False)
+
+    def validated(self) -> "GaitEventParams":
+        """Return self after checking every value; ConfigError names the bad option."""
+        from anonymotion.errors import ConfigError
+
+        if not 0 < self.min_stride_s < self.max_stride_s:
+            raise ConfigError(None, f"--min-stride ({self.min_stride_s:g} s) must be positive and below "
+                                    f"--max-stride ({self.max_stride_s:g} s)")
+        for name in ("prominence", "min_foot_ahead", "min_travel"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(None, f"--{name.replace('_', '-')} must be positive, not {getattr(self, name):g}")
+        if self.cutoff_hz is not None and self.cutoff_hz < 0:
+            raise ConfigError(None, f"--event-cutoff must be 0 (none) or positive, not {self.cutoff_hz:g}")
+        for name in ("score_threshold", "min_coverage"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(None, f"--{name.replace('_', '-')} must be between 0 and 1, not "
+                                        f"{getattr(self, name):g}")
+        if self.min_excursion < 0:
+            raise ConfigError(None, f"--min-excursion must not be negative, not {self.min_excursion:g}")
+        return self
 
 
 @dataclass(frozen=True)
