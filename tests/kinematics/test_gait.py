@@ -127,7 +127,7 @@ def test_lost_person_and_unseen_feet_say_so(walk):
 def test_parameters_are_settable(walk):
     w = walk(stride_s=1.1)
     strict = detect_gait_events(w.points, w.t, MEDIAPIPE_33, w.score, GaitEventParams(min_stride_s=1.2))
-    assert strict.cycles == () and "no complete stride" in strict.note
+    assert strict.cycles == () and "no complete stride" in strict.note and "stride outside 1.2–2.5 s" in strict.note
     unfiltered = detect_gait_events(w.points, w.t, MEDIAPIPE_33, w.score, GaitEventParams(cutoff_hz=None))
     assert len(unfiltered.cycles) == 6
     high = detect_gait_events(w.points, w.t, MEDIAPIPE_33, w.score, GaitEventParams(prominence=2.0))

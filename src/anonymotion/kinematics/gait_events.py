@@ -27,7 +27,8 @@ heel strike and the toe is farthest *behind* it at toe off:
    most one heel strike of the other foot, has data in ``min_coverage`` of its frames, a
    stance phase within ``stance_range`` % and a heel excursion (max − min relative to the
    pelvis) of at least ``min_excursion`` leg lengths (a real step moves the heel about a
-   step length, 0.6–0.9 leg lengths seen from the side; swaying on the spot does not).
+   step length, 0.6–0.9 leg lengths seen from the side; swaying or shuffling on the spot does
+   not). A clip with heel strikes but no valid stride says which checks rejected them.
 
 A clip without walking (standing, balancing) gives no cycles and a ``note`` saying why; no
 cycle is invented. The method assumes forward walking seen mostly from the side in 2D (a
@@ -69,8 +70,8 @@ class GaitEventParams:
                                    metavar="LEGS")
     min_travel: float = option(1.0, "pelvis travel that gives the sign instead when the feet do not, leg "
                                     "lengths (default 1)", type=float, metavar="LEGS")
-    min_excursion: float = option(0.3, "how far the heel must move relative to the pelvis within a stride, leg "
-                                       "lengths (default 0.3)", type=float, metavar="LEGS")
+    min_excursion: float = option(0.4, "how far the heel must move relative to the pelvis within a stride, leg "
+                                       "lengths (default 0.4)", type=float, metavar="LEGS")
     min_coverage: float = option(0.8, "share of a stride's frames that must have data, 0-1 (default 0.8)",
                                  type=float)
     stance_range: tuple[float, float] = option((20.0, 90.0), "stance phase accepted, % of the stride", cli=False)
@@ -263,33 +264,40 @@ def refine_time(x: np.ndarray, i: int, t: np.ndarray) -> float:
 
 
 def _cycles(t: np.ndarray, hs: dict[str, np.ndarray], to: dict[str, np.ndarray],
-            signals: dict[str, np.ndarray], p: GaitEventParams) -> list[Cycle]:
+            signals: dict[str, np.ndarray], p: GaitEventParams) -> tuple[list[Cycle], dict[str, int]]:
+    """Cycles passing every check, and how many candidate strides each check rejected."""
     def when(side: str, key: str, i: int | None) -> float:
         return float("nan") if i is None else refine_time(signals[f"{side}_{key}"], i, t)
 
-    cycles = []
+    cycles: list[Cycle] = []
+    rejected: dict[str, int] = {}
     for s in SIDES:
         other = SIDES[1 - SIDES.index(s)]
-        valid = np.isfinite(signals[f"{s}_heel"]) & np.isfinite(signals[f"{s}_toe"])
+        heel = signals[f"{s}_heel"]
+        valid = np.isfinite(heel) & np.isfinite(signals[f"{s}_toe"])
         for a, b in zip(hs[s][:-1], hs[s][1:]):
             dur = t[b] - t[a]
             inside = to[s][(to[s] > a) & (to[s] < b)]
-            if not (p.min_stride_s <= dur <= p.max_stride_s) or len(inside) != 1:
-                continue
-            if valid[a:b + 1].mean() < p.min_coverage:
-                continue
-            if np.nanmax(signals[f"{s}_heel"][a:b + 1]) - np.nanmin(signals[f"{s}_heel"][a:b + 1]) < p.min_excursion:
-                continue
-            stance = 100.0 * (t[inside[0]] - t[a]) / dur
-            if not (p.stance_range[0] <= stance <= p.stance_range[1]):
-                continue
             contra = hs[other][(hs[other] > a) & (hs[other] < b)]
-            if len(contra) > 1:  # two steps of the other foot: not one stride
+            if not p.min_stride_s <= dur <= p.max_stride_s:
+                why = f"stride outside {p.min_stride_s:g}–{p.max_stride_s:g} s"
+            elif len(inside) != 1:
+                why = "not exactly one toe off"
+            elif len(contra) > 1:  # two steps of the other foot: not one stride
+                why = "two heel strikes of the other foot"
+            elif valid[a:b + 1].mean() < p.min_coverage:
+                why = "too little data"
+            elif np.nanmax(heel[a:b + 1]) - np.nanmin(heel[a:b + 1]) < p.min_excursion:
+                why = f"heel moved under {p.min_excursion:g} leg lengths"
+            elif not p.stance_range[0] <= 100.0 * (t[inside[0]] - t[a]) / dur <= p.stance_range[1]:
+                why = f"stance outside {p.stance_range[0]:g}–{p.stance_range[1]:g} %"
+            else:
+                c = int(contra[-1]) if len(contra) else None
+                cycles.append(Cycle(s, int(a), int(b), int(inside[0]), c, when(s, "heel", int(a)),
+                                    when(s, "heel", int(b)), when(s, "toe", int(inside[0])), when(other, "heel", c)))
                 continue
-            c = int(contra[-1]) if len(contra) else None
-            cycles.append(Cycle(s, int(a), int(b), int(inside[0]), c, when(s, "heel", int(a)),
-                                when(s, "heel", int(b)), when(s, "toe", int(inside[0])), when(other, "heel", c)))
-    return sorted(cycles, key=lambda c: (c.start, c.side))
+            rejected[why] = rejected.get(why, 0) + 1
+    return sorted(cycles, key=lambda c: (c.start, c.side)), rejected
 
 
 def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...],
@@ -326,7 +334,8 @@ def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...]
     distance = int(round(0.5 * params.min_stride_s * fs)) if fs else 1
     hs = {s: _peaks(signals[f"{s}_heel"], params.prominence, distance) for s in SIDES}
     to = {s: _peaks(-signals[f"{s}_toe"], params.prominence, distance) for s in SIDES}
-    cycles = tuple(_cycles(t, hs, to, signals, params))
+    found, rejected = _cycles(t, hs, to, signals, params)
+    cycles = tuple(found)
     note = ""
     if not cycles:
         swing = [np.nanmax(v) - np.nanmin(v) for v in signals.values() if np.isfinite(v).any()]
@@ -336,8 +345,9 @@ def detect_gait_events(points: np.ndarray, t: np.ndarray, names: tuple[str, ...]
             note = (f"no gait cycles: the feet moved at most {span:.2f} leg lengths along the walking "
                     f"direction relative to the pelvis (standing or balancing, not walking?)")
         else:
-            note = (f"no gait cycles: {n_hs} heel strike(s) found but no complete stride of "
-                    f"{params.min_stride_s:g}–{params.max_stride_s:g} s with one toe off")
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(rejected.items(), key=lambda kv: -kv[1]))
+            note = (f"no gait cycles: {n_hs} heel strike(s) but no complete stride"
+                    + (f" (candidates rejected: {why})" if why else " (no two strikes of one foot)"))
     log.debug("gait events: direction %s (%s), heel strikes %s, toe offs %s, %d cycles",
               np.round(direction, 3), source, {k: v.tolist() for k, v in hs.items()},
               {k: v.tolist() for k, v in to.items()}, len(cycles))
