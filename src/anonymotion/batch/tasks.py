@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 PROGRESS_TOPIC = "anonymotion-batch-progress"
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 OVERALL_KEYS = ("frames", "epe_px", "epe_norm", "epe_sd_px", "ptk_pct", "pck_005", "pck_01", "keypoints_ref",
-                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm")
+                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm",
+                "body_altered_frame_count", "body_altered_max_pct", "epe_px_body_intact",
+                "angle_rmse_mean_body_intact")
 KEYPOINT_KEYS = ("keypoint", "epe_px", "epe_sd_px", "n", "ptk_pct", "pck_01")
 ANGLE_KEYS = ("angle", "n", "rmse", "bias", "sd", "max_abs", "within_5deg_pct")
 
