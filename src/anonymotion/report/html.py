@@ -145,7 +145,10 @@ def _gait_section(result: "EvaluationResult", video: str) -> str:
         note = g.get("note_ref") or "no gait cycles"
         return head + f"<p class='note'>No gait cycle was found in the original ({html.escape(note)}), so cadence, " \
                       "step and stride times, stance and range of motion are not judged.</p>"
-    rows = [r for r in result.tables.get("gait", []) if r["video"] == video]
+    order = [d.name for _, d in _gait_limits(all_outcomes=True)]
+    rows = sorted((r for r in result.tables.get("gait", []) if r["video"] == video),
+                  key=lambda r: (order.index(r["outcome"]) if r["outcome"] in order else len(order),
+                                 result.methods.index(r["method"]) if r["method"] in result.methods else 99))
     for r in rows:
         r["icc_ci"] = "–" if r.get("icc_low") is None or not math.isfinite(r["icc_low"]) else \
             f"{r['icc_low']:.2f}–{r['icc_high']:.2f}"
@@ -161,10 +164,13 @@ def _gait_section(result: "EvaluationResult", video: str) -> str:
             ("verdict", "verdict")], row_class=lambda r: "control" if r.get("method") == "reencode" else "", digits=3)
 
 
-def _gait_limits() -> list[tuple[str, object]]:
-    """(label, OutcomeDef) once per kind of limit: every joint's ROM, peak and peak time share theirs."""
+def _gait_limits(all_outcomes: bool = False) -> list[tuple[str, object]]:
+    """(label, OutcomeDef) once per kind of limit: every joint's ROM, peak and peak time share
+    theirs (every outcome, in table order, with ``all_outcomes``)."""
     from anonymotion.kinematics.gait_outcomes import JOINTS, OUTCOMES
 
+    if all_outcomes:
+        return [(d.name, d) for d in OUTCOMES]
     seen, out = set(), []
     for d in OUTCOMES:
         joint = d.name.split("_", 1)[0]
