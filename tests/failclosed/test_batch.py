@@ -53,5 +53,6 @@ def test_damaged_input_in_a_batch(lab_clip, flipped, clip_factory, tmp_path: Pat
     assert manifest["damaged"]["frames"] == lab["damaged_frames"]
     with open(out / "report.csv", newline="", encoding="utf-8") as fh:
         rows = {r["video"]: r for r in csv.DictReader(fh)}
-    assert rows["lab.mp4"]["status"] == label
+    assert rows["lab.mp4"]["status"] == "damaged" and rows["lab.mp4"]["damaged_frames"] == str(lab["damaged_frames"])
+    assert label in (out / "report.html").read_text()
     assert not (out / LOCK_NAME).exists()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from anonymotion.batch.state import DONE, Entry
+from anonymotion.batch.state import Entry
 from anonymotion.methods.registry import CONTROL
 
 GAIT_COLUMNS = ("method", "outcome", "unit", "videos", "n_reference", "n_pairs", "lost", "bias", "sd", "loa_low",
@@ -37,7 +37,7 @@ def pooled_gait_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     pooled: dict[str, dict[str, dict]] = {}
     for m in labels:
         for e in entries:
-            ev = e.evaluation.get(m) if e.status in DONE else None
+            ev = e.evaluation.get(m) if e.status == "done" else None
             if not ev or not ev.get("gait"):
                 continue
             for r in ev["gait"]["rows"]:

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 VIDEO_COLUMNS = ("video", "method", "status", "frames", "regions", "epe_px", "epe_norm", "ptk_pct", "pck_01",
                  "angle_rmse_mean", "mpjpe_mm", "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
-                 "error", "review")
+                 "error", "damaged_frames", "review")
 KEYPOINT_COLUMNS = ("scope", "method", "keypoint", "n", "epe_mean_px", "epe_2sd_px", "ptk_pct")
 ANGLE_COLUMNS = ("scope", "method", "angle", "n", "rmse", "sd", "bias", "within_5deg_pct", "excess_rmse",
                  "sd_change", "verdict")
@@ -106,15 +106,16 @@ def video_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     rows = []
     for e in entries:
         if e.status not in DONE:
-            rows.append({"video": e.key, "method": "", "status": state_label(e), "seconds": e.seconds,
-                         "error": e.error})
+            rows.append({"video": e.key, "method": "", "status": e.status, "damaged_frames": e.damaged_frames,
+                         "seconds": e.seconds, "error": e.error})
             continue
         for m in labels:
             if m not in e.outputs and m not in e.evaluation:
                 continue
             ov = (e.evaluation.get(m) or {}).get("overall", {})
             au = e.audit.get(m) or {}
-            rows.append({"video": e.key, "method": m, "status": state_label(e), "frames": e.frames, "regions": e.faces,
+            rows.append({"video": e.key, "method": m, "status": e.status, "damaged_frames": e.damaged_frames,
+                         "frames": e.frames, "regions": e.faces,
                          **{k: ov.get(k) for k in ("epe_px", "epe_norm", "ptk_pct", "pck_01", "angle_rmse_mean",
                                                    "mpjpe_mm")},
                          "audit_verdict": au.get("verdict"), "leaks": au.get("leaks"),
@@ -130,7 +131,7 @@ def keypoint_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     for m in labels:
         per_kp: dict[str, list[dict]] = {}
         for e in entries:
-            ev = e.evaluation.get(m) if e.status in DONE else None
+            ev = e.evaluation.get(m) if e.status == "done" else None
             if not ev:
                 continue
             for r in ev["keypoints"]:
@@ -150,7 +151,7 @@ def angle_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     for m in labels:
         per_angle: dict[str, list[dict]] = {}
         for e in entries:
-            ev = e.evaluation.get(m) if e.status in DONE else None
+            ev = e.evaluation.get(m) if e.status == "done" else None
             if not ev:
                 continue
             for r in ev["angles"]:
@@ -190,7 +191,7 @@ def stats_rows(entries: list[Entry], labels: list[str], angles: list[dict], keyp
     from anonymotion.metrics.stats import friedman, rm_anova
 
     methods = [m for m in labels if m != CONTROL]
-    done = [e for e in entries if e.status in DONE and all(m in e.evaluation for m in labels)]
+    done = [e for e in entries if e.status == "done" and all(m in e.evaluation for m in labels)]
     rows: list[dict] = []
     pooled = {(r["method"], r["angle"]): r for r in angles if r["scope"] == "ALL"}
     names = list(dict.fromkeys(r["angle"] for r in angles if r["scope"] == "ALL"))
@@ -288,7 +289,7 @@ def _table(rows: list[dict], columns: Sequence[tuple[str, str]], digits: int = 2
     head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     body = []
     for r in rows:
-        row_cls = ' class="failed"' if r.get("status") == "failed" else ""
+        row_cls = ' class="failed"' if str(r.get("status", "")).lower().startswith("failed") else ""
         body.append(f"<tr{row_cls}>" + "".join(f"<td>{html.escape(_fmt(r.get(k), digits))}</td>" for k, _ in columns)
                     + "</tr>")
     return f'<table class="{cls}"><tr>{head}</tr>{"".join(body)}</table>'
@@ -309,10 +310,12 @@ def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[
     done = sum(1 for e in entries if e.status in DONE)
     failed = [e for e in entries if e.status not in DONE]
     frames = sum(e.frames for e in entries if e.status in DONE)
+    n_damaged = sum(1 for e in entries if e.status == "damaged")
+    damaged = f" ({n_damaged} with damaged frames blurred whole)" if n_damaged else ""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>anonymotion batch report</title>"
              f"<style>{_CSS}</style></head><body>",
              "<h1>anonymotion dataset report</h1>",
-             f"<p>{len(entries)} input(s): {done} done, {len(failed)} failed; {frames} frames. "
+             f"<p>{len(entries)} input(s): {done} done{damaged}, {len(failed)} failed; {frames} frames. "
              f"Methods: {html.escape(', '.join(labels))}.</p>"]
     params = manifest.parameters or {}
     if params:
@@ -320,8 +323,15 @@ def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[
                      f"evaluate: {params.get('evaluate')}; audit: {params.get('audit')}.</p>")
     if failed:
         parts.append("<h2>Failed</h2>")
-        parts.append(_table([{"video": e.key, "error": e.error, "status": "failed"} for e in failed],
-                            [("video", "input"), ("error", "error")]))
+        parts.append(_table([{"video": e.key, "error": e.error, "status": state_label(e)} for e in failed],
+                            [("video", "input"), ("status", "status"), ("error", "error")]))
+    flagged = [e for e in entries if e.status == "damaged" or (e.review and e.status in DONE)]
+    if flagged:
+        parts.append("<h2>Damaged or needing review</h2><p class='note'>Damaged inputs were anonymized with "
+                     "--accept-damaged, each damaged frame blurred whole; they are left out of the evaluation "
+                     "tables below (their pose was lost to the cover, not to the method).</p>")
+        parts.append(_table([{"video": e.key, "status": state_label(e), "review": "; ".join(e.review)}
+                             for e in flagged], [("video", "input"), ("status", "status"), ("review", "review")]))
     evaluated = [m for m in labels if any(m in e.evaluation for e in entries)]
     if evaluated:
         parts.append("<h2>Keypoints over the dataset</h2><p class='note'>End-point error μ ± 2σ (px), pooled over all "
