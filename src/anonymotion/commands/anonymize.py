@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     p.add_argument("--strict", action="store_true",
-                   help="exit code 3 when an output needs review (e.g. no face found although the video "
-                        "has frames); a warning only by default")
+                   help="exit code 3 when an output needs review (e.g. no face found in the whole video); "
+                        "a warning only by default")
     add_config_arguments(p)
     p.set_defaults(func=run)
 
