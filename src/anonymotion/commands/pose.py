@@ -8,34 +8,29 @@ from pathlib import Path
 from anonymotion.progress import progress_bar
 
 
-def add_pose_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by pose, compare and evaluate."""
-    from anonymotion.pose.backend import BACKENDS, DEFAULT_BACKEND
-
-    p.add_argument("--subject", default=None, metavar="auto|ID|X,Y|X1,Y1,X2,Y2",
-                   help="the person to report first: 'auto' (the most visible person over the whole clip), a "
-                        "person id, or the person at a point / inside a box, in pixels of the upright frame; "
-                        "frames where it is lost are reported")
-    p.add_argument("--filter", dest="filter_hz", type=float, nargs="?", const=6.0, default=None, metavar="HZ",
-                   help="zero-phase Butterworth low-pass of the trajectories (default cut-off 6 Hz when given)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
-    p.add_argument("--pose-backend", "--backend", dest="backend", default=DEFAULT_BACKEND, choices=sorted(BACKENDS),
-                   help=f"pose model (default {DEFAULT_BACKEND}: every person, with ids; mediapipe-legacy: the "
-                        "single-person model, 'mediapipe' is its old name)")
-    p.add_argument("--num-poses", type=int, default=4, metavar="N",
-                   help="most persons per frame for the multi-person backend (default 4)")
-    p.add_argument("--detect-persons-every", type=int, default=1, metavar="N",
-                   help="multi-person backend: run the full-frame person model on every N-th frame and follow "
-                        "the persons on crops in between (default 1: every frame; higher is faster)")
+#: StudyOptions fields that are pose options (added by :func:`add_pose_arguments`; other commands exclude them).
+POSE_FIELDS = ("subject", "filter_hz", "backend", "num_poses", "detect_persons_every")
+_STUDY_FIELDS = ("score_threshold", "subject", "filter_hz", "backend", "num_poses", "detect_persons_every",
+                 "control", "lossless")
 
 
 def pose_options(args: argparse.Namespace) -> dict:
-    """Backend options from the shared pose arguments (only for a multi-person backend)."""
-    from anonymotion.pose.backend import is_multi_person
+    """Backend options from the parsed pose arguments (empty for a single-person backend)."""
+    from anonymotion.commands.options import from_args
+    from anonymotion.config import StudyOptions
 
-    if not is_multi_person(args.backend):
-        return {}
-    return {"num_poses": args.num_poses, "detect_every": args.detect_persons_every}
+    return from_args(StudyOptions, args).validated().pose_options()
+
+
+def add_pose_arguments(p: argparse.ArgumentParser, *, max_frames: bool = True) -> None:
+    """Options shared by pose, compare and evaluate: subject, filter and pose backend come from
+    :class:`anonymotion.config.StudyOptions` (one definition for every surface)."""
+    from anonymotion.commands.options import add_options
+    from anonymotion.config import StudyOptions
+
+    add_options(p, StudyOptions, exclude=tuple(f for f in _STUDY_FIELDS if f not in POSE_FIELDS))
+    if max_frames:
+        p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,7 +4,8 @@ CLI ``pose``/``compare``/``evaluate``, ``batch --evaluate`` and the web app's Te
 call these functions; none of them computes a metric or a verdict of its own.
 
 - :mod:`.posing`: pose over a video (every person with an id, or one subject), pose files.
-- :mod:`.matching`: which person of the original is which person of another video.
+- :mod:`.matching`, :mod:`.persons`: which person of the original is which person of another
+  video, and the person-to-person comparison.
 - :mod:`.compare`: one video against the original (frames matched by timestamp).
 - :mod:`.study`: every method plus the re-encode control, in one anonymization pass.
 - :mod:`.judge`: the verdict rule (excess over the control).
@@ -18,11 +19,11 @@ from anonymotion.evaluation.judge import CONTROL, judge, judge_angle
 from anonymotion.evaluation.posing import (
     NoPersonError, VideoPoses, pose_angles, pose_persons, pose_video, subject_poses, write_pose_outputs,
 )
-from anonymotion.evaluation.study import EvaluationResult, evaluate
+from anonymotion.evaluation.study import EvaluationResult, VideoStudy, evaluate, study_outputs, study_video
 
 __all__ = [
     "CONTROL", "CompareResult", "EvaluationResult", "NoPersonError", "VideoMismatchError", "VideoPoses", "compare",
-    "compare_poses", "evaluate", "judge", "judge_angle", "match_frames", "pose_angles", "pose_persons", "pose_video",
+    "compare_poses", "evaluate", "judge", "judge_angle", "match_frames", "pose_angles", "pose_video",
+    "write_compare_outputs", "write_pose_outputs", "VideoStudy", "study_outputs", "study_video", "pose_persons",
     "subject_poses",
-    "write_compare_outputs", "write_pose_outputs",
 ]
