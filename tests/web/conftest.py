@@ -100,3 +100,28 @@ def real_snippet(shared_data: Callable[[str], Path], tmp_path_factory: pytest.Te
                      frame.pts)
     writer.close()
     return out
+
+
+@pytest.fixture(scope="session")
+def two_person_clip(shared_data: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 16 frames of lab_single/cam01.mp4 at half size (540x960): the participant and the bystander.
+
+    Short enough for a fast browser test, long enough that the audit flags frames 10-11 (a face
+    the detector finds late) and the person search finds both people in the first frame.
+    """
+    import cv2
+
+    from anonymotion.io.video import iter_frames, probe
+    from anonymotion.io.writer import VideoWriter
+
+    source = shared_data("lab_single/cam01.mp4")
+    info = probe(source)
+    w, h = info.width // 4 * 2, info.height // 4 * 2
+    out = tmp_path_factory.mktemp("lab") / "lab16.mp4"
+    writer = VideoWriter(out, w, h, info.time_base, fps=info.fps)
+    for frame in iter_frames(source, info, strict=False):
+        if frame.index >= 16:
+            break
+        writer.write(cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_AREA), frame.pts)
+    writer.close()
+    return out

@@ -87,6 +87,11 @@ class Media:
     has_audio: bool
     bytes: int  # size of the upload
 
+    @property
+    def frame_estimate(self) -> int:
+        """Frames the container states, else duration × fps (0 when neither is known)."""
+        return self.frames or int(round(self.duration * self.fps))
+
 
 @dataclass(frozen=True)
 class Task:
@@ -176,8 +181,10 @@ class Job:
         active = [self.tasks[s] for s in STAGES if s in self.tasks and self.tasks[s].active]
         if not active:
             return None
-        first = STAGES.index(active[0].stage)
-        tasks = [self.tasks[s] for s in STAGES[first:] if s in self.tasks]
+        # the run began with the earliest stage queued together with the first active one
+        queued = active[0].queued_at
+        tasks = [self.tasks[s] for s in STAGES if s in self.tasks
+                 and (self.tasks[s].active or (queued is not None and self.tasks[s].queued_at == queued))]
         phases = [p for t in tasks for p in t.phases]
         percent, eta = estimate(phases, now)
         running = any(t.state == "running" for t in tasks)

@@ -117,8 +117,7 @@ def estimate(phases: list[dict[str, Any]], now: float | None = None) -> tuple[fl
 
 
 def current(phases: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The phase being worked on (the first unfinished one that started), or None."""
-    for p in phases:
-        if p["finished"] is None and p["started"] is not None:
-            return p
-    return None
+    """The phase being worked on: the first unfinished one once any has started, else None."""
+    if not any(p["started"] is not None for p in phases):
+        return None
+    return next((p for p in phases if p["finished"] is None), None)
