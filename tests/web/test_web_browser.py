@@ -63,15 +63,16 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-def _wait_for_job(page, text: str) -> None:
-    """Wait until the job page (reloaded by its poller when a stage ends) is idle and shows ``text``."""
+def _wait_for_job(page, selector: str, text: str) -> None:
+    """Wait until the job page (reloaded by its poller when a stage ends) is idle and ``selector`` shows ``text``."""
     from playwright.sync_api import Error
 
     deadline = time.monotonic() + WAIT_MS / 1000
     while time.monotonic() < deadline:
         try:
-            if page.evaluate("t => { const j = document.getElementById('job');"
-                             " return !!j && j.dataset.busy === 'false' && j.innerText.includes(t); }", text):
+            if page.evaluate("([s, t]) => { const j = document.getElementById('job'), e = document.querySelector(s);"
+                             " return !!j && !!e && j.dataset.busy === 'false' && e.innerText.includes(t); }",
+                             [selector, text]):
                 return
         except Error:  # the page is reloading
             pass
@@ -122,7 +123,8 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             # 2 Anonymize with blur, the Test right after: the whole job's phases with frame totals
             assert page.is_checked("#test-after")
             page.select_option("#method", "blur")
-            page.click("#anonymize-button")
+            with page.expect_navigation():  # the page reloads to follow the job
+                page.click("#anonymize-button")
             page.wait_for_selector("#phase-list li.phase-running", timeout=WAIT_MS)
             phases = page.locator("#phase-list li")
             assert [phases.nth(i).locator(".phase-label").inner_text() for i in range(phases.count())] == PHASES
@@ -130,7 +132,7 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             assert [c.split("/ ")[1] for c in counts] == ["16 frames", "16 frames", "1 frame", "16 frames",
                                                           "16 frames", "16 frames"]
             assert "% of the whole job" in page.inner_text("#job-progress-text")
-            _wait_for_job(page, "Measured:")
+            _wait_for_job(page, "#measured-person", "Measured:")
             summary = page.inner_text("#anonymize-summary")
             assert "Face blur" in summary and "16 frames" in summary
             assert "Review needed" in summary  # the audit flagged frames: never a plain "done"
@@ -193,16 +195,18 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             assert persons.count() >= 2
             assert page.locator("#persons img").first.evaluate("i => i.complete && i.naturalWidth > 0")
             page.check("#persons input[value='2']")
-            page.click("#test-button")
-            _wait_for_job(page, "Measured: Person 2")
+            with page.expect_navigation():
+                page.click("#test-button")
+            _wait_for_job(page, "#measured-person", "Measured: Person 2")
             assert page.is_checked("#persons input[value='2']")
 
             # another method without uploading again
             uploads_before = sum(1 for m, u in requests if m == "POST" and u.endswith("/api/jobs"))
             page.select_option("#method", "pixelate")
             page.uncheck("#test-after")
-            page.click("#anonymize-button")
-            _wait_for_job(page, "Face pixelate")
+            with page.expect_navigation():
+                page.click("#anonymize-button")
+            _wait_for_job(page, "#anonymize-summary", "Face pixelate")
             assert sum(1 for m, u in requests if m == "POST" and u.endswith("/api/jobs")) == uploads_before == 1
             with page.expect_download() as info:
                 page.click("#download-anonymized")
