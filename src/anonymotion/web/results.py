@@ -10,7 +10,9 @@ frames it was judged on: ``n`` of ``frames`` (the matched frames), ``control_n``
 control. An angle judged on under half the frames, or whose mean confidence in the original
 is below the keypoint threshold, is flagged ``low_confidence``. Hip, knee, ankle and elbow
 of both sides are the headline angles (``headline: true``); the rest follow. All angles are
-in degrees (2D, image plane).
+in degrees (2D, image plane). ``gait``: the gait cycles found in each video and, for the outcomes in :data:`SHOWN_OUTCOMES`,
+the cycles paired, the Bland–Altman bias and 95 % limits of agreement, ICC(3,1) with its CI and
+the verdict of :func:`anonymotion.evaluation.judge.judge_outcome` against the control.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ HEADLINE_ANGLES = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ank
                    "left_elbow", "right_elbow")
 #: an angle judged on less than this share of the frames is flagged low-confidence
 MIN_SHARE = 0.5
+#: gait outcomes shown in the page, in this order (outcomes.csv and report.html have them all)
+SHOWN_OUTCOMES = ("cadence", "stride_time", "step_time", "stance", "hip_rom", "knee_rom", "ankle_rom", "elbow_rom")
 
 
 def clean(value: Any) -> Any:
@@ -101,4 +105,20 @@ def summarize(result: Any, control: Any = None, verdicts: list[dict] | None = No
     if control is not None:
         overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean")}
     return clean({"threshold": result.threshold, "overall": overall, "angles": angles, "rule": RULE,
-                  "judged": bool(verdicts)})
+                  "judged": bool(verdicts), "gait": gait_summary(result, control)})
+
+
+def gait_summary(result: Any, control: Any = None) -> dict[str, Any]:
+    """Cycles found and the judged agreement rows of :data:`SHOWN_OUTCOMES` (see module docstring)."""
+    from anonymotion.evaluation.judge import judge_outcome
+
+    g = getattr(result, "gait", None) or {}
+    c_rows = {r["outcome"]: r for r in (control.gait.get("rows", []) if control is not None else [])}
+    rows = []
+    for r in g.get("rows", []):
+        if r["outcome"] in SHOWN_OUTCOMES:
+            j = judge_outcome(r, c_rows.get(r["outcome"]) if control is not None else None)
+            rows.append({**j, "label": r["outcome"].replace("_", " ").replace("rom", "ROM").capitalize()})
+    rows.sort(key=lambda r: SHOWN_OUTCOMES.index(r["outcome"]))
+    return {"cycles_original": g.get("cycles_ref", 0), "cycles_anonymized": g.get("cycles_test", 0),
+            "note": g.get("note_ref", ""), "rows": rows}

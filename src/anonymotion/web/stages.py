@@ -173,9 +173,11 @@ def _review_audit(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
 # --- Test ---------------------------------------------------------------------------------------
 
 def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -> dict[str, Any]:
-    """Persons, pose of the chosen one on original / anonymized / control, comparison, judge, files."""
-    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
-    from anonymotion.evaluation.judge import judge
+    """Persons, then the one engine (:func:`anonymotion.evaluation.study_outputs`) on the anonymized
+    video and the control made in the anonymization pass; verdicts, files and the report."""
+    from anonymotion.config import StudyOptions
+    from anonymotion.evaluation import study_outputs, write_compare_outputs
+    from anonymotion.evaluation.judge import CONTROL
     from anonymotion.web.persons import find_persons, first_frame, write_thumbnails
     from anonymotion.web.report import write_report
     from anonymotion.web.results import summarize
@@ -184,6 +186,7 @@ def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -
     anon_task = job.task("anonymize")
     if anon_task is None or anon_task.state != "done" or not anon_task.result:
         raise AnonymotionError(None, "anonymize the video before testing it")
+    method = anon_task.result["method"]
     anonymized = folder / anon_task.result["files"]["anonymized"]
     control_path = folder / (anon_task.result["files"].get("control") or files.CONTROL_VIDEO)
     if not control_path.is_file():
@@ -202,20 +205,18 @@ def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -
         chosen = next((p for p in persons if p.id == int(wanted)), None)
         if chosen is None:
             raise ConfigError(None, f"person {wanted} is not among the {len(persons)} person(s) found")
-    subject = chosen.subject() if chosen is not None else "auto"
-    reference = pose_video(original, subject=subject, progress=phases("pose_original"), require_person=True)
-    replay = reference.replay()
-    tested = pose_video(anonymized, subject=replay, overlay_path=folder / files.POSE_VIDEO,
-                        progress=phases("pose_anonymized"))
-    control = pose_video(control_path, subject=replay, progress=phases("control"))
-    comparison = compare_poses(reference, tested, threshold=0.5, ref_name="original", test_name="anonymized")
-    control_comparison = compare_poses(reference, control, threshold=0.5, ref_name="original",
-                                       test_name="re-encoded original")
-    verdicts = judge(comparison.angles, control_comparison.angles)
+    options = StudyOptions(subject=chosen.subject() if chosen is not None else "auto")
+    outputs = {method: anonymized, CONTROL: control_path}  # poses follow in this order
+    phases("pose_original")
+    study = study_outputs(original, outputs, options, progress=_study_progress(phases, outputs),
+                          names={method: "anonymized", CONTROL: "re-encoded original"},
+                          overlay={method: folder / files.POSE_VIDEO})
+    comparison, control = study.results[method], study.results[CONTROL]
+    verdicts = [v for v in study.verdicts if v["method"] == method]
     write_compare_outputs(comparison, out_dir)
-    write_skeleton(out_dir / OVERLAY_FILE, reference, tested)
+    write_skeleton(out_dir / OVERLAY_FILE, study.poses["original"], study.poses[method])
     result: dict[str, Any] = {
-        "summary": summarize(comparison, control_comparison, verdicts),
+        "summary": summarize(comparison, control, verdicts),
         "person": None if chosen is None else {**chosen.to_json(), "thumbnail": thumbs.get(chosen.id)},
         "persons": [{**p.to_json(), "thumbnail": thumbs.get(p.id)} for p in persons],
         "files": {"pose": files.POSE_VIDEO, "metrics": _rel(out_dir / "compare.csv", folder),
@@ -223,6 +224,21 @@ def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -
     }
     write_report(folder / files.REPORT, job, anon_task.result, result, folder)
     return result
+
+
+def _study_progress(phases: Phases, outputs: dict[str, Path]) -> Progress:
+    """Map the engine's one (done, total) count — original, then each output in order — onto phases."""
+    from anonymotion.evaluation.judge import CONTROL
+
+    names = ["pose_original"] + ["control" if label == CONTROL else "pose_anonymized" for label in outputs]
+    reports = {name: phases(name, start=False) for name in names}
+
+    def report(done: int, total: int) -> None:
+        per = max(1, total // len(names))
+        k = min(done // per, len(names) - 1) if done < total else len(names) - 1
+        reports[names[k]](done - k * per, per)
+
+    return report
 
 
 def _rel(path: Path, folder: Path) -> str | None:
