@@ -30,7 +30,7 @@ def _anonymized(job: Job) -> dict[str, Any]:
 def review_routes(api: APIRouter, settings: Settings, get_job: Callable[[str], Job],
                   require_csrf: Callable[..., None]) -> None:
     """Add the review routes to ``api`` (which already checks access)."""
-    from anonymotion.web.app import job_file
+    from anonymotion.web.views import job_file
     from anonymotion.web.review import CROP_NAME, PERSON_THUMB, mark_crops, overlay
 
     @api.get("/jobs/{job_id}/media/{which}", name="media",
