@@ -141,7 +141,8 @@ def _readme_api_script() -> str:
     """The ```bash block of the README's JSON API section, as written."""
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = text[text.index("**JSON API**"):]
-    return section[section.index("```bash\n") + len("```bash\n"):section.index("\n```", 8)] + "\n"
+    start = section.index("```bash\n") + len("```bash\n")
+    return section[start:section.index("\n```", start)] + "\n"
 
 
 @pytest.mark.slow
