@@ -126,7 +126,10 @@ def anonymize_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phas
 def _anonymize_result(overrides: dict[str, Any], result: Any, audit: dict | None,
                       names: dict[str, str | None]) -> dict[str, Any]:
     return {"method": overrides["method"], "frames": result.frames, "faces": result.faces, "held": result.held,
-            "files": names, "audit": audit}
+            "files": names, "audit": audit,
+            # fail-closed flags of the pipeline (present once it reports them): never a plain "done"
+            "damaged_frames": int(getattr(result, "damaged_frames", 0) or 0),
+            "review": [str(r) for r in (getattr(result, "review", None) or [])]}
 
 
 def _review_audit(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
