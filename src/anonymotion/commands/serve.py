@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
 
     settings = settings_from_args(args)
+    logging.captureWarnings(True)  # warnings (which may name a file) reach the redacting handlers too
     app = create_app(settings)
     print(f"anonymotion: serving on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "
           f"{settings.workers} workers, files kept {settings.retention_seconds / 3600:g} h"

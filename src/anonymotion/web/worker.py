@@ -131,6 +131,7 @@ def _init_worker() -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), name="anonymotion-parent-watch",
                      daemon=True).start()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s[worker]: %(message)s")
+    logging.captureWarnings(True)  # warnings (which may name a file) go through the same filter
     install()
 
 
