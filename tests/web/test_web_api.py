@@ -482,3 +482,48 @@ def test_test_stage_on_a_real_clip_names_the_person_judges_every_angle_and_delet
     assert not (tmp_path / "data" / "jobs" / job_id / "original.mp4").exists()
     assert not (tmp_path / "data" / "jobs" / job_id / "control.mp4").exists()
     assert client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"}).status_code == 409
+
+
+@pytest.mark.timeout(300)
+def test_a_damaged_video_is_refused_or_marked_damaged_never_plainly_done(client, clip_factory, tmp_path, upload,
+                                                                         wait_for):
+    from anonymotion.errors import AnonymotionError
+    from anonymotion.io.damage import DecodeDamage
+    from anonymotion.io.video import iter_frames
+
+    data = clip_factory(frames=30, size=(160, 120)).read_bytes()
+    damaged, count = None, 0
+    for seed in range(20):  # seeded bit flips in the coded data, until the decoder reports damage
+        buf = bytearray(data)
+        rng = np.random.default_rng(seed)
+        for pos in rng.integers(len(buf) // 5, len(buf) * 3 // 5, size=3):
+            buf[int(pos)] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"damaged{seed}.mp4"
+        path.write_bytes(bytes(buf))
+        found = DecodeDamage()
+        try:
+            decoded = sum(1 for _ in iter_frames(path, damage=found))
+        except AnonymotionError:
+            continue
+        if found.count and decoded:
+            damaged, count = path, found.count
+            break
+    assert damaged is not None, "no seed gave a damaged but decodable copy"
+    job_id = upload(client, damaged).json()["id"]
+    client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
+    state = wait_for(client, job_id, "anonymize")
+    task = state["stages"]["anonymize"]
+    assert task["state"] == "failed" and task["error"].startswith(f"damaged: {count} frame")
+    assert "anonymized" not in state["downloads"]
+    page = client.get(f"/jobs/{job_id}").text
+    assert f"damaged: {count} frame" in page and 'id="accept-damaged"' in page
+
+    client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur", "accept_damaged": True})
+    state = wait_for(client, job_id, "anonymize")
+    result = state["stages"]["anonymize"]["result"]
+    assert state["stages"]["anonymize"]["state"] == "done" and result["damaged_frames"] == count
+    manifest = client.get(state["downloads"]["manifest"]["url"]).json()
+    assert manifest["parameters"]["accept_damaged"] is True
+    page = client.get(f"/jobs/{job_id}").text
+    summary = page[page.index('id="anonymize-summary"'):page.index("</p>", page.index('id="anonymize-summary"'))]
+    assert f"damaged: {count} frame" in summary and "Review needed" in summary and ">Anonymized<" not in summary

@@ -166,7 +166,7 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             assert "crop-marked" in (first.get_attribute("class") or "")
             job_url = live_server + "/api/jobs/" + page.url.rsplit("/", 1)[1]
             manifest = page.request.get(page.request.get(job_url).json()["downloads"]["manifest"]["url"]).json()
-            marks = manifest["review"]["not_a_face"]  # which crop, nothing about who marked it
+            marks = manifest["reviewer"]["not_a_face"]  # which crop, nothing about who marked it
             assert [m["crop"] for m in marks] == [first.get_attribute("data-name")]
             assert set(marks[0]) == {"crop", "frame", "track"} and marks[0]["frame"] == frame
             with page.expect_download() as info:

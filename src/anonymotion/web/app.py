@@ -53,6 +53,8 @@ class AnonymizeRequest(BaseModel):
     level: int = Field(1, ge=1, le=4, description="strength: 1 standard (the library default), 2 strong, 3 stronger, 4 maximum")
     shape: Literal["ellipse", "rect"] = Field("ellipse", description="shape of each anonymized region")
     keep_audio: bool = Field(False, description="re-encode the audio track instead of dropping it")
+    accept_damaged: bool = Field(False, description="anonymize a video the decoder reports damaged (refused by "
+                                                    "default), every damaged frame blurred whole")
     test: bool = Field(False, description="videos: run the Test (for the most visible person) right after")
 
 

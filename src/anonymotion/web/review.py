@@ -7,7 +7,7 @@
   "skeleton": {"edges": [[a, b]...], "original": [[[x, y]|null...]...], "anonymized": ...}}``
   (pixels of the original frame; null where a keypoint was not found).
 - :func:`mark_crops` records which leak crops a reviewer marked "not a face" in the job's
-  manifest (``review.not_a_face``: crop file, frame, face track; no user identity is stored).
+  manifest (``reviewer.not_a_face``: crop file, frame, face track; no user identity is stored).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def overlay(folder: Path, anonymize: dict[str, Any], test: dict[str, Any] | None
 def mark_crops(folder: Path, anonymize: dict[str, Any], marks: dict[str, bool]) -> list[str]:
     """Set or clear "not a face" on leak crops (name -> bool); return the crops now marked.
 
-    The list is kept in the manifest (``review.not_a_face``) and is all that is stored: which
+    The list is kept in the manifest (``reviewer.not_a_face``; ``review`` is the pipeline's own
+    "needed"/"not needed") and is all that is stored: which
     crop, its frame and face track, and the reviewer's call; never who made it.
     """
     audit = anonymize.get("audit") or {}
@@ -92,7 +93,7 @@ def mark_crops(folder: Path, anonymize: dict[str, Any], marks: dict[str, bool]) 
     path = folder / str(anonymize["files"]["manifest"])
     with _MANIFEST_LOCK:
         manifest = _read_json(path)
-        review = manifest.setdefault("review", {})
+        review = manifest.setdefault("reviewer", {})
         current = {m["crop"] for m in review.get("not_a_face", [])}
         for name, flag in marks.items():
             (current.add if flag else current.discard)(name)
@@ -106,7 +107,7 @@ def mark_crops(folder: Path, anonymize: dict[str, Any], marks: dict[str, bool]) 
 def marked_crops(folder: Path, anonymize: dict[str, Any]) -> list[str]:
     """Names of the leak crops marked "not a face" in the manifest."""
     manifest = _read_json(folder / str(anonymize["files"].get("manifest") or ""))
-    return [m["crop"] for m in (manifest.get("review") or {}).get("not_a_face", [])]
+    return [m["crop"] for m in (manifest.get("reviewer") or {}).get("not_a_face", [])]
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -64,10 +64,12 @@ class Phases:
 
 
 def method_overrides(params: dict[str, Any]) -> dict[str, Any]:
-    """AnonymizeConfig fields for the page's choices (method, level, shape, keep_audio)."""
+    """AnonymizeConfig fields for the page's choices (method, level, shape, keep_audio, accept_damaged)."""
     method = str(params.get("method", "blur"))
     out: dict[str, Any] = {"method": method, "shape": params.get("shape", "ellipse"),
                            "keep_audio": bool(params.get("keep_audio", False))}
+    if params.get("accept_damaged"):
+        out["accept_damaged"] = True
     level = params.get("level")
     if level is not None:
         from anonymotion.methods.registry import level_value
@@ -91,6 +93,18 @@ def audit_available() -> bool:
 
 # --- Anonymize ---------------------------------------------------------------------------------
 
+def failure_reason(exc: AnonymotionError) -> str:
+    """What the page says when a stage stopped on a typed error (a damaged video: how to go on)."""
+    from anonymotion.errors import DamagedInputError
+
+    if isinstance(exc, DamagedInputError):
+        first = f", the first at {exc.first_t:.2f} s" if exc.first_t is not None else ""
+        return (f"damaged: {exc.frames} frame{'s' if exc.frames != 1 else ''}{first}. The decoder had to conceal errors "
+                "or lost data, and a face can hide in a damaged frame, so nothing was kept. Re-export the video, or "
+                "tick \"Accept a damaged video\" to anonymize it with every damaged frame blurred whole")
+    return exc.problem or str(exc)
+
+
 def anonymize_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -> dict[str, Any]:
     """Anonymize the upload (videos: with the control in the same pass, then the audit)."""
     from anonymotion.config import AnonymizeConfig
@@ -100,6 +114,7 @@ def anonymize_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phas
     out = folder / ("anonymized" + files.output_suffix(job.media.kind, job.media.suffix))
     overrides = method_overrides(params)
     if job.media.kind != "video":
+        overrides.pop("accept_damaged", None)
         result = anonymize(original, out, progress=phases("anonymize"), **overrides)
         return _anonymize_result(overrides, result, None, {"anonymized": out.name,
                                                            "manifest": result.manifest_path.name})
@@ -127,9 +142,8 @@ def _anonymize_result(overrides: dict[str, Any], result: Any, audit: dict | None
                       names: dict[str, str | None]) -> dict[str, Any]:
     return {"method": overrides["method"], "frames": result.frames, "faces": result.faces, "held": result.held,
             "files": names, "audit": audit,
-            # fail-closed flags of the pipeline (present once it reports them): never a plain "done"
-            "damaged_frames": int(getattr(result, "damaged_frames", 0) or 0),
-            "review": [str(r) for r in (getattr(result, "review", None) or [])]}
+            # the pipeline's fail-closed flags: a damaged input or a reason to look never shows as plain "done"
+            "damaged_frames": int(result.damaged_frames), "review": [str(r) for r in result.review]}
 
 
 def _review_audit(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from anonymotion.errors import AnonymotionError
 from anonymotion.web import files
 from anonymotion.web.jobs import JobStore
 from anonymotion.web.progress import ANONYMIZE_PHASES, TEST_PHASES, plan
-from anonymotion.web.stages import Phases, Superseded, anonymize_stage, audit_available, test_stage
+from anonymotion.web.stages import (Phases, Superseded, anonymize_stage, audit_available, failure_reason,
+                                    test_stage)
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def run_task(store: JobStore, jobs_dir: Path, job_id: str, stage: str, params: d
         return False  # the owner of the task (or the restart) decides about its files
     except AnonymotionError as exc:
         files.clear_stage(folder, stage, job.original)
-        store.fail_task(job_id, stage, attempt, exc.problem or str(exc))
+        store.fail_task(job_id, stage, attempt, failure_reason(exc))
         log.info("job %s…: %s failed: %s", job_id[:6], stage, exc.problem)
     except Exception:  # noqa: BLE001 - a worker must record any failure, never leave a job "running"
         log.exception("job %s…: %s crashed", job_id[:6], stage)

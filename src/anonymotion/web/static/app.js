@@ -150,6 +150,7 @@
         level: parseInt(level.value, 10),
         shape: $("shape").value,
         keep_audio: $("keep-audio").checked,
+        accept_damaged: $("accept-damaged") ? $("accept-damaged").checked : false,
         test: $("test-after") ? $("test-after").checked : false
       });
     });
