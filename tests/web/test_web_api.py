@@ -470,6 +470,10 @@ def test_test_stage_on_a_real_clip_names_the_person_judges_every_angle_and_delet
     assert "Left knee" in report and "snippet" not in report and "data:image/png;base64," in report
     overlay = client.get(state["review"]["overlay_url"]).json()
     assert len(overlay["frames"]) == 8 and len(overlay["skeleton"]["original"]) == 8
+    window = client.get(state["review"]["overlay_url"] + "?start=5&count=2").json()  # long videos: by window
+    assert window["start"] == 5 and [f["t"] for f in window["frames"]] == [f["t"] for f in overlay["frames"][5:7]]
+    assert window["skeleton"]["anonymized"] == overlay["skeleton"]["anonymized"][5:7]
+    assert client.get(state["review"]["overlay_url"] + "?count=100000").status_code == 422
     page = client.get(f"/jobs/{job_id}").text
     assert 'id="angle-table"' in page and "Measured: <strong>Person 1</strong>" in page
     assert " of 8</td>" in page and 'id="verdict-rule"' in page

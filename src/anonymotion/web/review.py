@@ -1,17 +1,19 @@
 """Review before download: what the page's player overlays, and the reviewer's marks on leak crops.
 
-- :func:`overlay` reads a job's ``regions.jsonl`` (the covered regions, grown by the run's
-  ``mask_scale`` as the method grew them) and, after a Test, the measured person's keypoints
-  in the original and the anonymized video, into one JSON document the player draws on a
-  canvas: ``{"width", "height", "fps", "shape", "frames": [{"t", "regions": [[x1, y1, x2, y2]...]}],
-  "skeleton": {"edges": [[a, b]...], "original": [[[x, y]|null...]...], "anonymized": ...}}``
-  (pixels of the original frame; null where a keypoint was not found).
+- :func:`overlay` gives the player one window of frames at a time (memory and transfer stay
+  bounded for long videos): per frame its time and the covered regions from ``regions.jsonl``
+  (grown by the run's ``mask_scale``, as the method grew them) and, after a Test, the measured
+  person's keypoints in the original and the anonymized video (``skeleton_*.npy``, read through
+  a memory map). Document: ``{"width", "height", "fps", "shape", "start", "frames": [{"t",
+  "regions": [[x1, y1, x2, y2]...]}], "skeleton": {"edges": [[a, b]...], "original":
+  [[[x, y]|null...]...], "anonymized": ...} | null}``, pixels of the original frame.
 - :func:`mark_crops` records which leak crops a reviewer marked "not a face" in the job's
   manifest (``reviewer.not_a_face``: crop file, frame, face track; no user identity is stored).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -24,19 +26,20 @@ from anonymotion.io.writer import write_text_atomic
 
 CROP_NAME = re.compile(r"leak_f\d{6}_face\d{4}\.png")
 PERSON_THUMB = re.compile(r"person_\d{1,3}\.jpg")
-OVERLAY_FILE = "overlay.json"
+SKELETON_EDGES = "skeleton_edges.json"
+SKELETON_TRACKS = ("original", "anonymized")
+MAX_WINDOW = 600  # frames per overlay request
 _MANIFEST_LOCK = threading.Lock()
 
 
-def read_regions(path: Path, mask_scale: float, width: int, height: int) -> list[dict[str, Any]]:
-    """Per frame of ``regions.jsonl``: time (s) and the covered boxes (grown by ``mask_scale``, px)."""
+def read_regions(path: Path, mask_scale: float, width: int, height: int, start: int = 0,
+                 count: int = MAX_WINDOW) -> list[dict[str, Any]]:
+    """Frames ``start`` .. ``start+count-1`` of ``regions.jsonl``: time (s) and covered boxes (grown, px)."""
     from anonymotion.methods.masks import scale_boxes
 
     frames = []
     with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
+        for line in itertools.islice((x for x in fh if x.strip()), start, start + count):
             rec = json.loads(line)
             boxes = np.asarray([r["box"] for r in rec.get("regions", [])], np.float32).reshape(-1, 4)
             grown = scale_boxes(boxes, mask_scale, width, height)
@@ -51,31 +54,45 @@ def keypoint_track(xy: np.ndarray) -> list[list[list[float] | None]]:
             for frame in xy]
 
 
-def write_skeleton(path: Path, original: Any, anonymized: Any) -> Path:
-    """Save the measured person's keypoints (two :class:`~anonymotion.types.Poses`) for the overlay."""
+def write_skeleton(folder: Path, original: Any, anonymized: Any) -> None:
+    """Save the measured person's keypoints (two :class:`~anonymotion.types.Poses`) for the overlay:
+    ``skeleton_original.npy`` / ``skeleton_anonymized.npy`` ((T, K, 2) float32 px) and the edges."""
+    from anonymotion.io.writer import commit_file, temp_path_for
     from anonymotion.pose.skeletons import edge_indices
 
-    doc = {"edges": [list(e) for e in edge_indices(tuple(original.names))],
-           "original": keypoint_track(original.xy), "anonymized": keypoint_track(anonymized.xy)}
-    return write_text_atomic(path, json.dumps(doc, separators=(",", ":")))
+    for name, poses in zip(SKELETON_TRACKS, (original, anonymized)):
+        final = folder / f"skeleton_{name}.npy"
+        tmp = temp_path_for(final)
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.asarray(poses.xy, np.float32))
+        commit_file(tmp, final)
+    write_text_atomic(folder / SKELETON_EDGES, json.dumps([list(e) for e in edge_indices(tuple(original.names))]))
+
+
+def _skeleton(folder: Path, start: int, count: int) -> dict[str, Any] | None:
+    if not (folder / SKELETON_EDGES).is_file():
+        return None
+    doc: dict[str, Any] = {"edges": json.loads((folder / SKELETON_EDGES).read_text(encoding="utf-8"))}
+    for name in SKELETON_TRACKS:
+        track = np.load(folder / f"skeleton_{name}.npy", mmap_mode="r")
+        doc[name] = keypoint_track(np.asarray(track[start:start + count]))
+    return doc
 
 
 def overlay(folder: Path, anonymize: dict[str, Any], test: dict[str, Any] | None, width: int, height: int,
-            fps: float) -> dict[str, Any]:
-    """The overlay document of a job folder (see the module docstring)."""
+            fps: float, start: int = 0, count: int = MAX_WINDOW) -> dict[str, Any]:
+    """The overlay of frames ``start`` .. ``start+count-1`` of a job folder (see the module docstring)."""
+    count = max(1, min(int(count), MAX_WINDOW))
+    start = max(0, int(start))
     manifest = _read_json(folder / str(anonymize["files"].get("manifest") or ""))
     params = manifest.get("parameters") or {}
     regions_name = anonymize["files"].get("regions")
     frames = []
     if regions_name and (folder / regions_name).is_file():
-        frames = read_regions(folder / regions_name, float(params.get("mask_scale") or 1.0), width, height)
-    doc: dict[str, Any] = {"width": width, "height": height, "fps": fps, "shape": params.get("shape", "ellipse"),
-                           "frames": frames, "skeleton": None}
-    if test is not None:
-        skeleton = folder / "test" / OVERLAY_FILE
-        if skeleton.is_file():
-            doc["skeleton"] = _read_json(skeleton)
-    return doc
+        frames = read_regions(folder / regions_name, float(params.get("mask_scale") or 1.0), width, height,
+                              start, count)
+    return {"width": width, "height": height, "fps": fps, "shape": params.get("shape", "ellipse"), "start": start,
+            "frames": frames, "skeleton": _skeleton(folder / "test", start, count) if test is not None else None}
 
 
 def mark_crops(folder: Path, anonymize: dict[str, Any], marks: dict[str, bool]) -> list[str]:

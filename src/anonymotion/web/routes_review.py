@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -31,7 +31,7 @@ def review_routes(api: APIRouter, settings: Settings, get_job: Callable[[str], J
                   require_csrf: Callable[..., None]) -> None:
     """Add the review routes to ``api`` (which already checks access)."""
     from anonymotion.web.views import job_file
-    from anonymotion.web.review import CROP_NAME, PERSON_THUMB, mark_crops, overlay
+    from anonymotion.web.review import CROP_NAME, MAX_WINDOW, PERSON_THUMB, mark_crops, overlay
 
     @api.get("/jobs/{job_id}/media/{which}", name="media",
              summary="The review player's videos: 'anonymized', or 'original' (the original re-encoded to H.264 "
@@ -48,13 +48,15 @@ def review_routes(api: APIRouter, settings: Settings, get_job: Callable[[str], J
 
     @api.get("/jobs/{job_id}/overlay", name="overlay",
              summary="Covered regions per frame and the measured person's skeleton, for the player's overlay")
-    def overlay_doc(job_id: str) -> dict[str, Any]:
+    def overlay_doc(job_id: str, start: int = Query(0, ge=0, description="first frame"),
+                    count: int = Query(MAX_WINDOW, ge=1, le=MAX_WINDOW, description="frames")) -> dict[str, Any]:
         job = get_job(job_id)
         result = _anonymized(job)
         test = job.task("test")
         m = job.media
         return overlay(files.job_dir(settings.jobs_dir, job.id), result,
-                       test.result if test is not None and test.state == "done" else None, m.width, m.height, m.fps)
+                       test.result if test is not None and test.state == "done" else None, m.width, m.height, m.fps,
+                       start, count)
 
     @api.get("/jobs/{job_id}/crops/{name}", name="leak_crop",
              summary="One leak crop of the audit (PNG: the anonymized frame around a face the audit found uncovered)")

@@ -198,7 +198,7 @@ def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -
     from anonymotion.web.persons import find_persons, first_frame, write_thumbnails
     from anonymotion.web.report import write_report
     from anonymotion.web.results import summarize
-    from anonymotion.web.review import OVERLAY_FILE, write_skeleton
+    from anonymotion.web.review import write_skeleton
 
     anon_task = job.task("anonymize")
     if anon_task is None or anon_task.state != "done" or not anon_task.result:
@@ -231,7 +231,7 @@ def test_stage(job: Job, folder: Path, params: dict[str, Any], phases: Phases) -
     comparison, control = study.results[method], study.results[CONTROL]
     verdicts = [v for v in study.verdicts if v["method"] == method]
     write_compare_outputs(comparison, out_dir)
-    write_skeleton(out_dir / OVERLAY_FILE, study.poses["original"], study.poses[method])
+    write_skeleton(out_dir, study.poses["original"], study.poses[method])
     result: dict[str, Any] = {
         "summary": summarize(comparison, control, verdicts),
         "person": None if chosen is None else {**chosen.to_json(), "thumbnail": thumbs.get(chosen.id)},

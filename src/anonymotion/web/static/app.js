@@ -240,29 +240,53 @@
     var videos = other ? [main, other] : [main];
     var seek = $("seek"), timecode = $("timecode"), play = $("play-button");
     var showRegions = $("show-regions"), showSkeleton = $("show-skeleton");
-    var overlayDoc = null, highlight = null;
+    var CHUNK = 240;  /* frames per overlay request: long videos are never loaded whole */
+    var chunks = {}, info = null, highlight = null;
 
     function frameAt(t) { return Math.max(0, Math.floor(t * fps + 1e-3)); }
 
+    function loadChunk(k) {
+      if (k < 0 || chunks[k] !== undefined) return;
+      chunks[k] = null;  /* requested */
+      var xhr = new XMLHttpRequest();
+      xhr.open("GET", root.dataset.overlayUrl + "?start=" + (k * CHUNK) + "&count=" + CHUNK);
+      xhr.addEventListener("load", function () {
+        if (xhr.status !== 200) { delete chunks[k]; return; }
+        chunks[k] = JSON.parse(xhr.responseText);
+        info = info || chunks[k];
+        root.dataset.overlay = "ready";
+        redraw();
+      });
+      xhr.addEventListener("error", function () { delete chunks[k]; });
+      xhr.send();
+    }
+
     function recordAt(t) {  /* the overlay record of the frame shown at time t (by its timestamp) */
-      if (!overlayDoc || !overlayDoc.frames.length) return null;
-      var f = overlayDoc.frames, lo = 0, hi = f.length - 1;
-      if (t < f[0].t) return { index: 0, rec: f[0] };
+      var k = Math.floor(frameAt(t) / CHUNK);
+      loadChunk(k);
+      loadChunk(k + 1);  /* the next window, before playback gets there */
+      var doc = chunks[k];
+      if (!doc || !doc.frames.length) return null;
+      var f = doc.frames, lo = 0, hi = f.length - 1;
+      if (t + 0.5 / fps < f[0].t && chunks[k - 1] && chunks[k - 1].frames.length) {
+        doc = chunks[k - 1];
+        return { index: doc.frames.length - 1, doc: doc, rec: doc.frames[doc.frames.length - 1] };
+      }
       while (lo < hi) {
         var mid = (lo + hi + 1) >> 1;
         if (f[mid].t <= t + 0.5 / fps) lo = mid; else hi = mid - 1;
       }
-      return { index: lo, rec: f[lo] };
+      return { index: lo, doc: doc, rec: f[lo] };
     }
 
     function contentBox(video, canvas) {  /* where the frame is drawn inside the element (object-fit: contain) */
       var w = video.clientWidth, h = video.clientHeight;
-      var vw = video.videoWidth || (overlayDoc && overlayDoc.width) || w;
-      var vh = video.videoHeight || (overlayDoc && overlayDoc.height) || h;
+      var vw = video.videoWidth || (info && info.width) || w;
+      var vh = video.videoHeight || (info && info.height) || h;
       var s = Math.min(w / vw, h / vh);
       canvas.width = w;
       canvas.height = h;
-      return { s: s * vw / ((overlayDoc && overlayDoc.width) || vw), x: (w - vw * s) / 2, y: (h - vh * s) / 2 };
+      return { s: s * vw / ((info && info.width) || vw), x: (w - vw * s) / 2, y: (h - vh * s) / 2 };
     }
 
     function draw(video, canvas, which) {
@@ -278,12 +302,12 @@
         at.rec.regions.forEach(function (r) {
           var x = b.x + r[0] * b.s, y = b.y + r[1] * b.s, w = (r[2] - r[0]) * b.s, h = (r[3] - r[1]) * b.s;
           ctx.beginPath();
-          if (overlayDoc.shape === "ellipse") ctx.ellipse(x + w / 2, y + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
+          if (at.doc.shape === "ellipse") ctx.ellipse(x + w / 2, y + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
           else ctx.rect(x, y, w, h);
           ctx.stroke();
         });
       }
-      var sk = overlayDoc.skeleton;
+      var sk = at.doc.skeleton;
       if (showSkeleton && showSkeleton.checked && sk && sk[which] && sk[which][at.index]) {
         var pts = sk[which][at.index];
         ctx.strokeStyle = "#4dabf7";
@@ -297,7 +321,7 @@
           ctx.stroke();
         });
       }
-      if (highlight && highlight.frame === at.index) {
+      if (highlight && highlight.frame === at.doc.start + at.index) {
         var h2 = highlight.box;
         ctx.strokeStyle = "#fa5252";
         ctx.lineWidth = 3;
@@ -348,12 +372,7 @@
     [showRegions, showSkeleton].forEach(function (box) { if (box) box.addEventListener("change", redraw); });
     window.addEventListener("resize", redraw);
 
-    var xhr = new XMLHttpRequest();
-    xhr.open("GET", root.dataset.overlayUrl);
-    xhr.addEventListener("load", function () {
-      if (xhr.status === 200) { overlayDoc = JSON.parse(xhr.responseText); root.dataset.overlay = "ready"; redraw(); }
-    });
-    xhr.send();
+    loadChunk(0);
 
     /* leak crops: each thumbnail shows its moment in the player, with the leaked face outlined */
     Array.prototype.forEach.call(document.querySelectorAll(".crop-seek"), function (button) {
