@@ -403,7 +403,7 @@
           });
           var note = $("review-marks");
           if (note) {
-            note.textContent = marked.length + " of " + document.querySelectorAll(".crop").length
+            note.textContent = marked.length + " of " + note.dataset.total
               + " crops marked “not a face” (recorded in the manifest, without your identity).";
           }
         });
