@@ -1,0 +1,168 @@
+"""Frame-by-frame multi-view engine: associate persons across views, triangulate, keep 3D identities.
+
+:class:`MultiviewTriangulator` is fed one time slot at a time (the persons each view's
+pose backend found, None for a view missing that frame) and keeps only small arrays
+(keypoints, errors), never frames. A 3D person keeps its id from frame to frame when its
+robust centre (median of its triangulated keypoints) moved less than
+``max_speed * dt + gate`` mm since it was last seen (optimal assignment by distance);
+otherwise a new person starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anonymotion.multiview.association import EpipolarAssociator, Group, Person2D
+from anonymotion.multiview.camera import Camera
+from anonymotion.multiview.results import MultiviewResult, Person3D
+from anonymotion.multiview.triangulation import PointsResult, triangulate_points
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TriangulationConfig:
+    """Thresholds of the multi-view engine.
+
+    min_score: keypoint confidence a view needs to take part. max_error: px of reprojection
+    error above which the worst view is dropped (Pose2Sim's 15 px). min_views: views a point
+    needs (>= 2). max_epipolar: px, association threshold. min_keypoints: triangulated
+    keypoints a group needs to count as a person in a frame. max_speed (mm/s) and gate (mm):
+    identity gating between frames. max_gap: s a person may be unseen and keep its id.
+    min_frames: persons seen in fewer frames are dropped as spurious.
+    """
+
+    min_score: float = 0.3
+    max_error: float = 15.0
+    min_views: int = 2
+    max_epipolar: float = 40.0
+    min_keypoints: int = 8
+    max_speed: float = 4000.0
+    gate: float = 400.0
+    max_gap: float = 1.0
+    min_frames: int = 3
+
+
+@dataclass
+class _Track:
+    key: int
+    centre: np.ndarray
+    last_t: float
+    frames: dict[int, tuple[PointsResult, dict[int, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FramePerson:
+    """A 3D person in one time slot: ``track`` (internal key), points (K, 3) mm, the views' persons used."""
+
+    track: int
+    points: PointsResult
+    group: Group
+
+
+class MultiviewTriangulator:
+    """Online association + triangulation + 3D identity over synchronised time slots."""
+
+    def __init__(self, cameras: Sequence[Camera], names: Sequence[str], config: TriangulationConfig | None = None,
+                 *, up: Sequence[float] = (0.0, 0.0, 1.0)) -> None:
+        self.cameras = tuple(cameras)
+        self.names = tuple(names)
+        self.config = config or TriangulationConfig()
+        self.up = tuple(float(u) for u in up)
+        self.associator = EpipolarAssociator(self.cameras, min_score=self.config.min_score,
+                                             max_epipolar=self.config.max_epipolar)
+        self._tracks: list[_Track] = []
+        self._t: list[float] = []
+        self._present: list[tuple[bool, ...]] = []
+        self._next_key = 0
+
+    def triangulate_group(self, views: Sequence[Sequence[Person2D] | None], group: Group) -> PointsResult:
+        """Triangulate the persons of one group: (K,) points with per-view errors."""
+        k, c = len(self.names), len(self.cameras)
+        xy = np.full((k, c, 2), np.nan)
+        score = np.zeros((k, c))
+        for v, i in group.items():
+            person = views[v][i]  # type: ignore[index]
+            xy[:, v] = person.xy
+            score[:, v] = person.score
+        cfg = self.config
+        return triangulate_points(self.cameras, xy, score, min_score=cfg.min_score, max_error=cfg.max_error,
+                                  min_views=cfg.min_views)
+
+    def update(self, t: float, views: Sequence[Sequence[Person2D] | None]) -> list[FramePerson]:
+        """Process one time slot; returns the 3D persons found in it (with their track keys)."""
+        index = len(self._t)
+        self._t.append(float(t))
+        self._present.append(tuple(v is not None for v in views))
+        found: list[tuple[PointsResult, Group, np.ndarray]] = []
+        for group in self.associator.associate(views):
+            if len(group) < self.config.min_views:
+                continue
+            res = self.triangulate_group(views, group)
+            ok = np.isfinite(res.points).all(-1)
+            if ok.sum() < self.config.min_keypoints:
+                continue
+            found.append((res, group, np.median(res.points[ok], axis=0)))
+        keys = self._assign(t, [c for _, _, c in found])
+        out = []
+        for (res, group, centre), key in zip(found, keys):
+            track = next(tr for tr in self._tracks if tr.key == key)
+            track.centre, track.last_t = centre, float(t)
+            track.frames[index] = (res, group)
+            out.append(FramePerson(track=key, points=res, group=group))
+        return out
+
+    def _assign(self, t: float, centres: list[np.ndarray]) -> list[int]:
+        """Track key for each centre: optimal assignment to live tracks within the gate, else new tracks."""
+        from scipy.optimize import linear_sum_assignment
+
+        cfg = self.config
+        live = [tr for tr in self._tracks if t - tr.last_t <= cfg.max_gap]
+        keys: list[int | None] = [None] * len(centres)
+        if live and centres:
+            d = np.array([[np.linalg.norm(c - tr.centre) for tr in live] for c in centres])
+            limit = np.array([cfg.max_speed * max(t - tr.last_t, 0.0) + cfg.gate for tr in live])
+            cost = np.where(d <= limit[None, :], d, 1e12)
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols):
+                if cost[r, c] < 1e12:
+                    keys[r] = live[c].key
+        for i, key in enumerate(keys):
+            if key is None:
+                self._tracks.append(_Track(self._next_key, centres[i], t))
+                keys[i] = self._next_key
+                self._next_key += 1
+        return [int(k) for k in keys]  # type: ignore[arg-type]
+
+    def finish(self) -> MultiviewResult:
+        """The persons as arrays over all slots, largest first (person1 = most keypoints triangulated)."""
+        n, k, c = len(self._t), len(self.names), len(self.cameras)
+        persons = []
+        for tr in self._tracks:
+            if len(tr.frames) < self.config.min_frames:
+                log.info("dropped a 3D person seen in only %d frame(s)", len(tr.frames))
+                continue
+            points = np.full((n, k, 3), np.nan)
+            error = np.full((n, k, c), np.nan, np.float32)
+            used = np.zeros((n, k, c), bool)
+            members = np.full((n, c), -1, np.int16)
+            for i, (res, group) in tr.frames.items():
+                points[i], error[i], used[i] = res.points, res.error, res.used
+                for v, p in group.items():
+                    members[i, v] = p
+            persons.append(Person3D(id="", points=points, error=error, used=used, members=members))
+        persons.sort(key=lambda p: -int(np.isfinite(p.points).all(-1).sum()))
+        persons = [Person3D(id=f"person{i + 1}", points=p.points, error=p.error, used=p.used, members=p.members)
+                   for i, p in enumerate(persons)]
+        return MultiviewResult(
+            t=np.asarray(self._t, np.float64),
+            names=self.names,
+            cameras=tuple(cam.name for cam in self.cameras),
+            persons=tuple(persons),
+            view_present=np.array(self._present, bool).reshape(n, c),
+            up=np.asarray(self.up, np.float64),
+        )
