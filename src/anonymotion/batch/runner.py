@@ -31,7 +31,7 @@ from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint
 from anonymotion.batch.tasks import PROGRESS_TOPIC, Task, run_task
 from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import ConfigError, InputError
-from anonymotion.files import find_media, output_name
+from anonymotion.io.naming import find_media, output_name
 from anonymotion.io.images import is_image
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def parse_methods(text: str | list[str]) -> list[str]:
 
 def check_methods(methods: list[str], config: AnonymizeConfig) -> None:
     """Build each method once here, so an unknown name or bad parameter fails before any work."""
-    from anonymotion.anonymize.methods import make_method
+    from anonymotion.methods.registry import make_method
 
     for m in methods:
         try:

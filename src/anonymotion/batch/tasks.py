@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: Dask event topic on which workers publish {"key", "done", "total"} progress fractions.
 PROGRESS_TOPIC = "anonymotion-batch-progress"
-CONTROL = "reencode"
+from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 OVERALL_KEYS = ("frames", "epe_px", "epe_norm", "epe_sd_px", "ptk_pct", "pck_005", "pck_01", "keypoints_ref",
                 "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm")
 KEYPOINT_KEYS = ("keypoint", "epe_px", "epe_sd_px", "n", "ptk_pct", "pck_01")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import AnonymotionError
-from anonymotion.files import plan_jobs
+from anonymotion.io.naming import plan_jobs
 from anonymotion.io.video import Limits
 from anonymotion.progress import progress_bar
 

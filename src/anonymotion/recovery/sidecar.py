@@ -35,7 +35,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
-from anonymotion.crypto import (
+from anonymotion.recovery.keys import (
     KEY_BYTES, SALT_BYTES, SCRYPT_N, SCRYPT_P, SCRYPT_R, Passphrase, WrongKeyError, aead, data_key,
     derive_from_passphrase, passphrase_from_env, prompt_passphrase, read_key_file,
 )
