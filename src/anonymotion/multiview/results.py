@@ -27,6 +27,8 @@ class Person3D:
     error: (T, K, C) float32 reprojection error in px of each camera used (NaN: not used).
     used: (T, K, C) bool, the views each point was triangulated from.
     members: (T, C) int16, index of this person in each view's 2D person list (-1: not seen there).
+    implausible: keypoint-frames removed because the point jumped away and back faster than a
+    body moves (see :func:`speed_spikes`).
     """
 
     id: str
@@ -34,6 +36,7 @@ class Person3D:
     error: np.ndarray
     used: np.ndarray
     members: np.ndarray
+    implausible: int = 0
 
     @property
     def present(self) -> np.ndarray:
@@ -76,6 +79,24 @@ class MultiviewResult:
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
+
+
+def speed_spikes(points: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
+    """(T, K) bool: keypoints that moved faster than ``max_speed`` (mm/s) both from the previous
+    and to the next frame in which they were triangulated, i.e. one-frame excursions (a view
+    pair agreeing on a wrong point). points: (T, K, 3) mm, t: (T,) s.
+    """
+    pts = np.asarray(points, np.float64)
+    out = np.zeros(pts.shape[:2], bool)
+    for k in range(pts.shape[1]):
+        idx = np.flatnonzero(np.isfinite(pts[:, k]).all(-1))
+        if idx.size < 3:
+            continue
+        step = np.linalg.norm(np.diff(pts[idx, k], axis=0), axis=-1)
+        dt = np.maximum(np.diff(t[idx]), 1e-6)
+        fast = step / dt > max_speed
+        out[idx[1:-1][fast[:-1] & fast[1:]], k] = True
+    return out
 
 
 def segment_lengths(points: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:

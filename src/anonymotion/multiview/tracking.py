@@ -3,22 +3,25 @@
 :class:`MultiviewTriangulator` is fed one time slot at a time (the persons each view's
 pose backend found, None for a view missing that frame) and keeps only small arrays
 (keypoints, errors), never frames. A 3D person keeps its id from frame to frame when its
-robust centre (median of its triangulated keypoints) moved less than
+pose moved less than
 ``max_speed * dt + gate`` mm since it was last seen (optimal assignment by distance);
-otherwise a new person starts.
+otherwise a new person starts. The distance between a person's two poses is the median over
+the keypoints triangulated in both of their displacement (a limb swinging or a keypoint
+missing does not move it much, unlike a centroid), or of their centres when they share
+fewer than three keypoints.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from anonymotion.multiview.association import EpipolarAssociator, Group, Person2D
 from anonymotion.multiview.camera import Camera
-from anonymotion.multiview.results import MultiviewResult, Person3D
+from anonymotion.multiview.results import MultiviewResult, Person3D, speed_spikes
 from anonymotion.multiview.triangulation import PointsResult, triangulate_points
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,9 @@ class TriangulationConfig:
     needs (>= 2). max_epipolar: px, association threshold. min_keypoints: triangulated
     keypoints a group needs to count as a person in a frame. max_speed (mm/s) and gate (mm):
     identity gating between frames. max_gap: s a person may be unseen and keep its id.
-    min_frames: persons seen in fewer frames are dropped as spurious.
+    min_frames: persons seen in fewer frames are dropped as spurious. max_keypoint_speed
+    (mm/s): a keypoint that jumps away and back faster than this is removed in that frame
+    (counted as implausible); 15 m/s is above any limb's speed in gait or rehabilitation.
     """
 
     min_score: float = 0.3
@@ -45,12 +50,13 @@ class TriangulationConfig:
     gate: float = 400.0
     max_gap: float = 1.0
     min_frames: int = 3
+    max_keypoint_speed: float = 15000.0
 
 
 @dataclass
 class _Track:
     key: int
-    centre: np.ndarray
+    pose: np.ndarray  # (K, 3) mm, the last triangulated keypoints
     last_t: float
     frames: dict[int, tuple[PointsResult, dict[int, int]]] = field(default_factory=dict)
 
@@ -62,6 +68,15 @@ class FramePerson:
     track: int
     points: PointsResult
     group: Group
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance (mm) between two poses (K, 3): median displacement of their shared keypoints, else of their centres."""
+    both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    if both.sum() >= 3:
+        return float(np.median(np.linalg.norm(a[both] - b[both], axis=-1)))
+    ca, cb = np.nanmedian(a, axis=0), np.nanmedian(b, axis=0)
+    return float(np.linalg.norm(ca - cb))
 
 
 class MultiviewTriangulator:
@@ -98,7 +113,7 @@ class MultiviewTriangulator:
         index = len(self._t)
         self._t.append(float(t))
         self._present.append(tuple(v is not None for v in views))
-        found: list[tuple[PointsResult, Group, np.ndarray]] = []
+        found: list[tuple[PointsResult, Group]] = []
         for group in self.associator.associate(views):
             if len(group) < self.config.min_views:
                 continue
@@ -106,25 +121,25 @@ class MultiviewTriangulator:
             ok = np.isfinite(res.points).all(-1)
             if ok.sum() < self.config.min_keypoints:
                 continue
-            found.append((res, group, np.median(res.points[ok], axis=0)))
-        keys = self._assign(t, [c for _, _, c in found])
+            found.append((res, group))
+        keys = self._assign(t, [res.points for res, _ in found])
         out = []
-        for (res, group, centre), key in zip(found, keys):
+        for (res, group), key in zip(found, keys):
             track = next(tr for tr in self._tracks if tr.key == key)
-            track.centre, track.last_t = centre, float(t)
+            track.pose, track.last_t = res.points, float(t)
             track.frames[index] = (res, group)
             out.append(FramePerson(track=key, points=res, group=group))
         return out
 
-    def _assign(self, t: float, centres: list[np.ndarray]) -> list[int]:
-        """Track key for each centre: optimal assignment to live tracks within the gate, else new tracks."""
+    def _assign(self, t: float, poses: list[np.ndarray]) -> list[int]:
+        """Track key for each pose (K, 3): optimal assignment to live tracks within the gate, else new tracks."""
         from scipy.optimize import linear_sum_assignment
 
         cfg = self.config
         live = [tr for tr in self._tracks if t - tr.last_t <= cfg.max_gap]
-        keys: list[int | None] = [None] * len(centres)
-        if live and centres:
-            d = np.array([[np.linalg.norm(c - tr.centre) for tr in live] for c in centres])
+        keys: list[int | None] = [None] * len(poses)
+        if live and poses:
+            d = np.array([[pose_distance(p, tr.pose) for tr in live] for p in poses])
             limit = np.array([cfg.max_speed * max(t - tr.last_t, 0.0) + cfg.gate for tr in live])
             cost = np.where(d <= limit[None, :], d, 1e12)
             rows, cols = linear_sum_assignment(cost)
@@ -133,7 +148,7 @@ class MultiviewTriangulator:
                     keys[r] = live[c].key
         for i, key in enumerate(keys):
             if key is None:
-                self._tracks.append(_Track(self._next_key, centres[i], t))
+                self._tracks.append(_Track(self._next_key, poses[i], t))
                 keys[i] = self._next_key
                 self._next_key += 1
         return [int(k) for k in keys]  # type: ignore[arg-type]
@@ -141,6 +156,7 @@ class MultiviewTriangulator:
     def finish(self) -> MultiviewResult:
         """The persons as arrays over all slots, largest first (person1 = most keypoints triangulated)."""
         n, k, c = len(self._t), len(self.names), len(self.cameras)
+        t = np.asarray(self._t, np.float64)
         persons = []
         for tr in self._tracks:
             if len(tr.frames) < self.config.min_frames:
@@ -154,12 +170,14 @@ class MultiviewTriangulator:
                 points[i], error[i], used[i] = res.points, res.error, res.used
                 for v, p in group.items():
                     members[i, v] = p
-            persons.append(Person3D(id="", points=points, error=error, used=used, members=members))
+            spikes = speed_spikes(points, t, self.config.max_keypoint_speed)
+            points[spikes], error[spikes], used[spikes] = np.nan, np.nan, False
+            persons.append(Person3D(id="", points=points, error=error, used=used, members=members,
+                                    implausible=int(spikes.sum())))
         persons.sort(key=lambda p: -int(np.isfinite(p.points).all(-1).sum()))
-        persons = [Person3D(id=f"person{i + 1}", points=p.points, error=p.error, used=p.used, members=p.members)
-                   for i, p in enumerate(persons)]
+        persons = [replace(p, id=f"person{i + 1}") for i, p in enumerate(persons)]
         return MultiviewResult(
-            t=np.asarray(self._t, np.float64),
+            t=t,
             names=self.names,
             cameras=tuple(cam.name for cam in self.cameras),
             persons=tuple(persons),
