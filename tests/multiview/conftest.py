@@ -21,6 +21,12 @@ def lab_calibration(lab_calibration_path) -> Calibration:
     return read_calibration(lab_calibration_path)
 
 
+@pytest.fixture(scope="session")
+def skeleton():
+    """The :func:`standing_skeleton` builder."""
+    return standing_skeleton
+
+
 def standing_skeleton(centre=(0.0, 0.0, 0.0), yaw: float = 0.0) -> np.ndarray:
     """(33, 3) mm: a standing person (Z up) with feet at ``centre``, facing +X rotated by ``yaw`` rad."""
     rng = np.random.default_rng(7)
