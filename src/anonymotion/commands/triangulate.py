@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Qualisys .qca.txt or Pose2Sim/OpenCV Calib.toml")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--force", action="store_true", help="replace the results of an earlier run in DIR")
-    p.add_argument("--backend", default="mediapipe", help="pose backend run on every view (default mediapipe)")
+    p.add_argument("--backend", default=None,
+                   help="pose backend run on every view (default: the multi-person backend when available)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N synchronised frames")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")

@@ -2,14 +2,13 @@
 
 A person source is made once per view (models track from frame to frame) and returns, for
 each upright RGB frame, a list of :class:`~anonymotion.multiview.association.Person2D`
-(MediaPipe BlazePose's 33 keypoints in pixels, scores in [0, 1]). Backends that follow one
-person (the legacy MediaPipe Pose) give lists of at most one; multi-person backends give
-every person with its per-view track id.
+(MediaPipe BlazePose's 33 keypoints in pixels, scores in [0, 1]). Any backend of
+:mod:`anonymotion.pose.backend` works: multi-person backends (``process_all``) give every
+person, single-person ones (``process``) at most one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -30,39 +29,38 @@ class PersonSource(Protocol):
         ...
 
 
-class SinglePersonSource:
-    """A one-person pose backend (``anonymotion.pose.backend``) as a person source."""
+def default_backend() -> str:
+    """The pose backend a multi-view run uses unless told otherwise (multi-person when available)."""
+    from anonymotion.pose import backend
 
-    def __init__(self, backend: str = "mediapipe", **options) -> None:
+    return getattr(backend, "DEFAULT_BACKEND", "mediapipe")
+
+
+class BackendPersonSource:
+    """A pose backend (``anonymotion.pose.backend``, by name) as a person source for one view."""
+
+    def __init__(self, backend: str | None = None, **options) -> None:
         from anonymotion.pose.backend import make_pose_backend
 
-        self._backend = make_pose_backend(backend, **options)
+        self.backend_name = backend or default_backend()
+        self._backend = make_pose_backend(self.backend_name, **options)
         self.names = tuple(self._backend.names)
 
     def persons(self, rgb: np.ndarray, t: float) -> list[Person2D]:
+        process_all = getattr(self._backend, "process_all", None)
+        if callable(process_all):
+            found = process_all(rgb, t)
+            return [Person2D(xy=np.asarray(found.xy[i], np.float64), score=np.asarray(found.score[i], np.float64))
+                    for i in range(len(found))]
         pf = self._backend.process(rgb, t)
         if not pf.found:
             return []
-        return [Person2D(xy=np.asarray(pf.xy, np.float64), score=np.asarray(pf.score, np.float64), track_id=0)]
+        return [Person2D(xy=np.asarray(pf.xy, np.float64), score=np.asarray(pf.score, np.float64))]
 
     def close(self) -> None:
         self._backend.close()
 
 
-def _single(**options) -> PersonSource:
-    return SinglePersonSource("mediapipe", **options)
-
-
-#: Name -> factory(**options) of person sources (one instance per view).
-PERSON_SOURCES: dict[str, Callable[..., PersonSource]] = {"mediapipe": _single}
-
-
-def make_person_source(name: str = "mediapipe", **options) -> PersonSource:
-    """A new person source for one view; ConfigError for an unknown name."""
-    from anonymotion.errors import ConfigError
-
-    try:
-        factory = PERSON_SOURCES[name]
-    except KeyError:
-        raise ConfigError(None, f"unknown pose backend {name!r} (known: {', '.join(sorted(PERSON_SOURCES))})") from None
-    return factory(**options)
+def make_person_source(backend: str | None = None, **options) -> PersonSource:
+    """A new person source for one view (ConfigError for an unknown backend name)."""
+    return BackendPersonSource(backend, **options)

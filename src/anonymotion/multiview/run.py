@@ -39,7 +39,7 @@ def triangulate(
     videos: Sequence[str | os.PathLike],
     calibration: Calibration | str | os.PathLike,
     *,
-    backend: str = "mediapipe",
+    backend: str | None = None,
     config: TriangulationConfig | None = None,
     max_frames: int | None = None,
     offsets: Sequence[float] | None = None,
@@ -49,8 +49,8 @@ def triangulate(
     """3D persons of ``videos`` (one per camera of ``calibration``, matched by name or order).
 
     Frames are synchronised by timestamp (common span; a frame missing in a view leaves that
-    view out of its slot). ``backend`` names the pose model run on every view (see
-    :data:`anonymotion.multiview.persons.PERSON_SOURCES`); ``sources`` may give ready-made
+    view out of its slot). ``backend`` names the pose model run on every view (default: the
+    multi-person backend when installed; see :mod:`anonymotion.pose.backend`); ``sources`` may give ready-made
     person sources instead (one per video, closed here). Returns a
     :class:`~anonymotion.multiview.results.MultiviewResult` in world mm.
     """
