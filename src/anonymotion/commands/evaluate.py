@@ -26,8 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also pose each method's frames before encoding (separates method from codec)")
     p.add_argument("--score-threshold", type=float, default=0.5, help="keypoint score threshold (default 0.5)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                   help="the videos are synchronised views of one calibrated set-up (Qualisys .qca.txt or "
+                        "Calib.toml): triangulate every method's views and compare in 3D (MPJPE per joint in mm, "
+                        "3D angle RMSE/SD: the gait study's Table 1 and Table 3)")
     add_pose_arguments(p)
     add_config_arguments(p)
+    from anonymotion.commands.triangulate import add_multiview_arguments
+
+    add_multiview_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(None, "--max-frames is not supported by evaluate (it anonymizes whole videos)")
     config = config_from_args(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.calibration is not None:
+        return run_multiview(args, config, methods)
     with progress_bar("evaluate", quiet=args.quiet) as progress:
         result = evaluate(args.videos, methods, args.output, config=config, lossless=args.lossless,
                           subject=args.subject, filter_hz=args.filter_hz, progress=progress,
@@ -54,5 +63,31 @@ def run(args: argparse.Namespace) -> int:
             rows = [r for r in result.tables["angles"] if r["video"] == video]
             cols = ["angle"] + [c for c in rows[0] if c.endswith(("_rmse", "_sd")) and c not in ("angle", "video")]
             print(table_text(rows, cols))
+        print(f"report: {result.report_path}")
+    return 0
+
+
+def run_multiview(args: argparse.Namespace, config, methods: list[str]) -> int:
+    """``evaluate --calibration``: the multi-view 3D study (see :mod:`anonymotion.multiview.study`)."""
+    from anonymotion.commands.triangulate import multiview_config
+    from anonymotion.errors import ConfigError
+    from anonymotion.multiview.study import evaluate_multiview
+    from anonymotion.report.tables import table_text
+
+    for flag, value in (("--lossless", args.lossless), ("--subject", args.subject), ("--filter", args.filter_hz),
+                        ("--offsets", args.offsets)):
+        if value:
+            raise ConfigError(None, f"{flag} is not supported with --calibration")
+    with progress_bar("evaluate 3D", quiet=args.quiet) as progress:
+        result = evaluate_multiview(args.videos, args.calibration, methods, args.output, config=config,
+                                    backend=args.backend, triangulation=multiview_config(args), progress=progress)
+    if not args.quiet:
+        rows = result.tables["mpjpe"]
+        print(table_text(rows, ["person", "method", "frames", "mpjpe_mm"], digits=1))
+        for r in result.tables["stats"][:1]:
+            print(f"statistics: {r.get('test')} ({r.get('note', '')})")
+        bad = [r for r in result.tables["verdicts"] if r["verdict"] not in ("ok", "n/a")]
+        print(f"verdicts: {len(result.tables['verdicts']) - len(bad)} of {len(result.tables['verdicts'])} "
+              "angle-method pairs within the limits beyond the control")
         print(f"report: {result.report_path}")
     return 0

@@ -14,8 +14,9 @@ def add_multiview_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-score", type=float, default=0.3, metavar="S",
                    help="keypoint confidence a view needs to take part (default 0.3)")
     p.add_argument("--max-error", type=float, default=15.0, metavar="PX",
-                   help="reprojection error above which the worst view is dropped and the point "
-                        "re-triangulated; a point still above it is left out (default 15 px)")
+                   help="reprojection error no view of a point may exceed: otherwise views are excluded (best "
+                        "combination kept) and the point re-triangulated; a point still above it is left out "
+                        "(default 15 px)")
     p.add_argument("--max-epipolar", type=float, default=40.0, metavar="PX",
                    help="persons of two views are the same person when their keypoints lie within this median "
                         "epipolar distance (default 40 px)")
