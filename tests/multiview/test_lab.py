@@ -104,3 +104,41 @@ def test_evaluate_with_calibration_writes_the_study_tables(shared_data, lab_cali
     html = (out / "report.html").read_text()
     assert "Table 1" in html and "Table 3" in html and "Verdict per 3D angle" in html
     assert "Wilcoxon" in html or "ANOVA" in html
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_cross_view_masking_covers_a_head_one_view_missed(shared_data, lab_calibration_path, tmp_path):
+    """CenterFace misses the participant's (already pixelated) face in cam01; cam03/cam04 and pose find the
+    head, and its 3D sphere projected into cam01 blurs it there."""
+    import json
+
+    from anonymotion.io.video import iter_frames
+    from anonymotion.multiview.masking import anonymize_views
+
+    (tmp_path / "in").mkdir()
+    videos = [_trim(shared_data(v), tmp_path / "in" / Path(v).name, 6) for v in VIEWS]
+    outs = [tmp_path / "out" / f"{p.stem}_anonymized.mp4" for p in videos]
+    results = anonymize_views(videos, lab_calibration_path, outs)
+    assert [r.frames for r in results] == [6, 6, 6, 6]
+    block = json.loads(results[0].manifest_path.read_text())["multiview"]
+    assert block["camera"] == "cam01" and block["covered_only_by_other_views"] >= 5
+    records = [json.loads(line) for line in results[0].regions_path.read_text().splitlines()]
+    only = []
+    for rec in records:
+        own = [r["box"] for r in rec["regions"] if not r["source"].startswith("crossview")]
+        for r in rec["regions"]:
+            x1, y1, x2, y2 = r["box"]
+            if r["source"].startswith("crossview") and not any(
+                    x1 <= (a + c) / 2 <= x2 and y1 <= (b + d) / 2 <= y2 for a, b, c, d in own):
+                only.append((rec["frame"], r))
+    assert only, "a region in cam01 that came from the other views only"
+    frame, region = only[0]
+    assert set(region["source"].split(":")[1].split("+")) >= {"cam03", "cam04"}
+    orig = next(f.rgb for f in iter_frames(videos[0]) if f.index == frame).astype(np.int16)
+    anon = next(f.rgb for f in iter_frames(outs[0]) if f.index == frame).astype(np.int16)
+    x1, y1, x2, y2 = (int(round(v)) for v in region["box"])
+    cx, cy, r = (x1 + x2) // 2, (y1 + y2) // 2, (x2 - x1) // 4
+    inside = np.abs(anon[cy - r:cy + r, cx - r:cx + r] - orig[cy - r:cy + r, cx - r:cx + r]).mean()
+    elsewhere = np.abs(anon[1500:1700, 100:400] - orig[1500:1700, 100:400]).mean()  # the treadmill: codec noise
+    assert inside > 4 * elsewhere and inside > 3.0  # the head really was blurred in cam01

@@ -32,3 +32,13 @@ def test_offsets_and_max_frames(clip_factory):
     assert slots[0].frames[0].index == 2 and slots[0].frames[1].index == 0
     assert len(slots) == 6
     assert len(list(iter_synchronised([a, b], max_frames=3))) == 3
+
+
+@pytest.mark.timeout(60)
+def test_span_all_yields_every_frame_of_every_video(clip_factory):
+    a = clip_factory("a.mp4", frames=6, fps=25)
+    b = clip_factory("b.mp4", frames=4, fps=25)
+    slots = list(iter_synchronised([a, b], offsets=[0.0, 0.04], span="all"))
+    assert sum(f is not None for s in slots for f in s.frames) == 10
+    assert slots[0].present == (True, False) and slots[-1].present == (True, False)
+    assert [s.present for s in slots[1:5]] == [(True, True)] * 4

@@ -51,13 +51,17 @@ def iter_synchronised(
     offsets: Sequence[float] | None = None,
     tolerance: float | None = None,
     max_frames: int | None = None,
+    span: str = "common",
 ) -> Iterator[SyncFrame]:
     """Yield time slots over ``paths`` (see the module docstring).
 
     offsets: seconds added to each video's own times (None: all start together).
     tolerance: seconds within which frames of different views belong to one slot
     (default: half the shortest frame interval). max_frames: stop after this many slots.
+    span: "common" (the common span) or "all" (every frame of every video).
     """
+    if span not in ("common", "all"):
+        raise ValueError(f"span must be 'common' or 'all', not {span!r}")
     paths = [Path(p) for p in paths]
     infos = list(infos) if infos is not None else [probe(p) for p in paths]
     offs = list(offsets) if offsets is not None else [0.0] * len(paths)
@@ -69,13 +73,13 @@ def iter_synchronised(
             heads[i] = next(it, None)
         index = 0
         start = max((h.t + o for h, o in zip(heads, offs) if h is not None), default=0.0)
-        while all(h is not None for h in heads):
+        while all(h is not None for h in heads) if span == "common" else any(h is not None for h in heads):
             if max_frames is not None and index >= max_frames:
                 break
-            times = [h.t + o for h, o in zip(heads, offs)]  # type: ignore[union-attr]
+            times = [h.t + o if h is not None else float("inf") for h, o in zip(heads, offs)]
             t0 = min(times)
             slot = tuple(h if tt <= t0 + tol else None for h, tt in zip(heads, times))
-            if t0 >= start - tol:  # before the latest start: outside the common span
+            if span == "all" or t0 >= start - tol:  # before the latest start: outside the common span
                 yield SyncFrame(index=index, t=t0, frames=slot)
                 index += 1
             for i, f in enumerate(slot):
