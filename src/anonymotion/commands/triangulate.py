@@ -9,26 +9,23 @@ from anonymotion.errors import OutputError
 from anonymotion.progress import progress_bar
 
 
-def add_multiview_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of the multi-view engine shared by triangulate and evaluate --calibration."""
-    p.add_argument("--min-score", type=float, default=0.3, metavar="S",
-                   help="keypoint confidence a view needs to take part (default 0.3)")
-    p.add_argument("--max-error", type=float, default=15.0, metavar="PX",
-                   help="reprojection error no view of a point may exceed: otherwise views are excluded (best "
-                        "combination kept) and the point re-triangulated; a point still above it is left out "
-                        "(default 15 px)")
-    p.add_argument("--max-epipolar", type=float, default=40.0, metavar="PX",
-                   help="persons of two views are the same person when their keypoints lie within this median "
-                        "epipolar distance (default 40 px)")
-    p.add_argument("--offsets", default=None, metavar="S1,S2,...",
-                   help="start time of each video in seconds relative to the others (default: all start together)")
+def add_multiview_arguments(p: argparse.ArgumentParser, *, offsets: bool = True) -> None:
+    """Options of the multi-view engine (from :class:`~anonymotion.multiview.tracking.TriangulationConfig`)."""
+    from anonymotion.commands.options import add_options
+    from anonymotion.multiview.tracking import TriangulationConfig
+
+    add_options(p, TriangulationConfig)
+    if offsets:
+        p.add_argument("--offsets", default=None, metavar="S1,S2,...",
+                       help="start time of each video in seconds relative to the others (default: all start together)")
 
 
 def multiview_config(args: argparse.Namespace):
-    """A TriangulationConfig from the parsed options."""
+    """The TriangulationConfig of the parsed options."""
+    from anonymotion.commands.options import from_args
     from anonymotion.multiview.tracking import TriangulationConfig
 
-    return TriangulationConfig(min_score=args.min_score, max_error=args.max_error, max_epipolar=args.max_epipolar)
+    return from_args(TriangulationConfig, args)
 
 
 def parse_offsets(text: str | None, count: int) -> list[float] | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from anonymotion.config import option
 from anonymotion.multiview.association import EpipolarAssociator, Group, Person2D
 from anonymotion.multiview.camera import Camera
 from anonymotion.multiview.results import MultiviewResult, Person3D, speed_spikes
@@ -29,10 +30,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TriangulationConfig:
-    """Thresholds of the multi-view engine.
+    """Thresholds of the multi-view engine (the CLI options of ``triangulate``, ``evaluate --calibration``
+    and ``anonymize --calibration`` are generated from the fields that have a flag).
 
     min_score: keypoint confidence a view needs to take part. max_error: px of reprojection
-    error above which the worst view is dropped (Pose2Sim's 15 px). min_views: views a point
+    error no view used for a point may exceed (Pose2Sim's 15 px). min_views: views a point
     needs (>= 2). max_epipolar: px, association threshold. min_keypoints: triangulated
     keypoints a group needs to count as a person in a frame. max_speed (mm/s) and gate (mm):
     identity gating between frames. max_gap: s a person may be unseen and keep its id.
@@ -41,16 +43,32 @@ class TriangulationConfig:
     (counted as implausible); 15 m/s is above any limb's speed in gait or rehabilitation.
     """
 
-    min_score: float = 0.3
-    max_error: float = 15.0
-    min_views: int = 2
-    max_epipolar: float = 40.0
-    min_keypoints: int = 8
-    max_speed: float = 4000.0
-    gate: float = 400.0
-    max_gap: float = 1.0
-    min_frames: int = 3
-    max_keypoint_speed: float = 15000.0
+    min_score: float = option(0.3, "keypoint confidence a view needs to take part in triangulation, 0-1 "
+                                   "(default 0.3)", type=float)
+    max_error: float = option(15.0, "reprojection error in px no view of a 3D point may exceed: otherwise views "
+                                    "are excluded (best combination kept) and the point re-triangulated; a point "
+                                    "still above it is left out (default 15)", type=float)
+    min_views: int = option(2, "", cli=False)
+    max_epipolar: float = option(40.0, "persons of two views are one person when their keypoints lie within this "
+                                       "median epipolar distance in px (default 40)", type=float)
+    min_keypoints: int = option(8, "", cli=False)
+    max_speed: float = option(4000.0, "", cli=False)
+    gate: float = option(400.0, "", cli=False)
+    max_gap: float = option(1.0, "", cli=False)
+    min_frames: int = option(3, "", cli=False)
+    max_keypoint_speed: float = option(15000.0, "", cli=False)
+
+    def validated(self) -> "TriangulationConfig":
+        """Return self after checking the values a user sets; ConfigError names the option."""
+        from anonymotion.errors import ConfigError
+
+        if not 0 <= self.min_score < 1:
+            raise ConfigError(None, f"--min-score must be in [0, 1), not {self.min_score}")
+        if not self.max_error > 0 or not self.max_epipolar > 0:
+            raise ConfigError(None, "--max-error and --max-epipolar must be positive pixel distances")
+        if self.min_views < 2:
+            raise ConfigError(None, "a 3D point needs at least 2 views")
+        return self
 
 
 @dataclass
