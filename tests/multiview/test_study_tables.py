@@ -71,6 +71,7 @@ def test_table1_has_mu_2sigma_per_joint_and_a_delta_row(skeleton):
     # isotropic 3D noise of SD s: mean distance ≈ 1.6 s
     assert 2.5 < ctl["mpjpe_mm"] < 4.0 and 15 < block["mpjpe_mm"] < 24
     assert delta["mpjpe_mm"] == block["mpjpe_mm"] - blur["mpjpe_mm"]  # control excluded from Δ
+    assert 2.5 < ctl["mpjpe_all_mm"] < 4.0  # the same noise on every keypoint: both means agree
     assert delta["left_knee_mean"] == block["left_knee_mean"] - blur["left_knee_mean"]
     assert 0 < blur["left_knee_2sd"] < 4 * 3.0
 

@@ -14,14 +14,19 @@ import numpy as np
 from anonymotion.kinematics.angles3d import angles_3d
 from anonymotion.metrics.angles import angle_stats
 from anonymotion.multiview.results import MultiviewResult, Person3D
+from anonymotion.pose.skeletons import COCO_17
+
+#: Joints MPJPE averages: the COCO-17 set (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
+#: ankles). MediaPipe's further face, hand and foot landmarks are reported per keypoint, not averaged.
+MPJPE_JOINTS: tuple[str, ...] = COCO_17
 
 
 @dataclass(frozen=True)
 class PersonComparison:
     """One reference person against its match in a test run (None when no match).
 
-    t: (T,) matched slot times (s). errors: (T, K) mm distance per joint (NaN where either
-    run lacks the point). angles_ref / angles_test: (T, A) degrees; angle_rows: per angle
+    t: (T,) matched slot times (s). errors: (T, K) mm distance per keypoint (NaN where either
+    run lacks the point), keypoints ``names``. angles_ref / angles_test: (T, A) degrees; angle_rows: per angle
     n, rmse, bias, sd, max_abs, within_5deg_pct (test − reference); diff: (T, A) degrees.
     """
 
@@ -35,11 +40,19 @@ class PersonComparison:
     angle_rows: list[dict]
     diff: np.ndarray
 
+    names: tuple[str, ...] = ()
+
     @property
     def mpjpe(self) -> float:
-        """Mean over joints of each joint's mean error (mm); NaN when nothing is comparable."""
+        """MPJPE (mm): mean over the COCO-17 joints (:data:`MPJPE_JOINTS`) of each joint's mean error."""
+        return self.mpjpe_over(MPJPE_JOINTS)
+
+    def mpjpe_over(self, joints: tuple[str, ...] | None = None) -> float:
+        """Mean over ``joints`` (None: every keypoint) of each joint's mean error (mm); NaN when none is comparable."""
         per_joint = joint_means(self.errors)
-        return float(np.nanmean(per_joint)) if np.isfinite(per_joint).any() else float("nan")
+        if joints is not None and self.names:
+            per_joint = per_joint[[self.names.index(j) for j in joints if j in self.names]]
+        return float(np.mean(per_joint[np.isfinite(per_joint)])) if np.isfinite(per_joint).any() else float("nan")
 
     @property
     def frames(self) -> int:
@@ -120,7 +133,7 @@ def compare_person(ref: MultiviewResult, person: Person3D, test: MultiviewResult
                              test_present=np.isfinite(test_pts).all(-1).any(-1))
     return PersonComparison(person=person.id, match=match.id if match is not None else None, t=ref.t[ri],
                             errors=errors, angle_names=names, angles_ref=a_ref, angles_test=a_test,
-                            angle_rows=rows, diff=diff)
+                            angle_rows=rows, diff=diff, names=tuple(ref.names))
 
 
 def compare_runs(ref: MultiviewResult, test: MultiviewResult, *, max_distance: float = 300.0

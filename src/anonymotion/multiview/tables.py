@@ -4,8 +4,9 @@ Input: comparisons[label] = one :class:`~anonymotion.multiview.compare.PersonCom
 reference person (same order for every label); label ``reencode`` is the control. Tables:
 
 - ``mpjpe`` (Table 1): per person, one row per label with ``frames``, ``mpjpe_mm`` (mean over
-  joints) and per joint ``<joint>_mean`` and ``<joint>_2sd`` (mm), then a ``Δ`` row: max − min
-  over the methods (control excluded) of every column.
+  the COCO-17 joints), ``mpjpe_all_mm`` (mean over all keypoints, MediaPipe's face and hand
+  landmarks included) and per keypoint ``<joint>_mean`` and ``<joint>_2sd`` (mm), then a ``Δ``
+  row: max − min over the methods (control excluded) of every column.
 - ``angles3d`` (Table 3): per person and 3D angle, ``<label>_rmse`` and ``<label>_sd`` (°) and
   ``delta_rmse`` / ``delta_sd`` across the methods (control excluded).
 - ``verdicts``: per person, angle and method, the one judge's verdict against the control
@@ -48,13 +49,14 @@ def _table1(comparisons: dict[str, list[PersonComparison]], labels: list[str], n
         for lab in labels:
             c = comparisons[lab][i]
             mean, sd = joint_means(c.errors), joint_sds(c.errors)
-            row = {"person": person, "method": lab, "match": c.match, "frames": c.frames, "mpjpe_mm": c.mpjpe}
+            row = {"person": person, "method": lab, "match": c.match, "frames": c.frames, "mpjpe_mm": c.mpjpe,
+                   "mpjpe_all_mm": c.mpjpe_over(None)}
             for k, name in enumerate(names):
                 row[f"{name}_mean"], row[f"{name}_2sd"] = float(mean[k]), float(2 * sd[k])
             block.append(row)
         delta = {"person": person, "method": "Δ", "match": None, "frames": None}
         methods = [r for r in block if r["method"] != CONTROL]
-        for key in [k for k in block[0] if k.endswith(("_mean", "_2sd")) or k == "mpjpe_mm"]:
+        for key in [k for k in block[0] if k.endswith(("_mean", "_2sd")) or k.startswith("mpjpe")]:
             delta[key] = _delta([r[key] for r in methods])
         rows += block + [delta]
     return rows

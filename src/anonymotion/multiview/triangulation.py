@@ -87,7 +87,7 @@ def triangulate_points(
     score: np.ndarray | None = None,
     *,
     min_score: float = 0.3,
-    max_error: float = 15.0,
+    max_error: float = 40.0,
     min_views: int = 2,
 ) -> PointsResult:
     """Triangulate N points seen by C cameras.
