@@ -120,9 +120,10 @@ def anonymize_views(
     try:
         for p, o, info, cam in zip(paths, outs, infos, cams):
             views.append(_View(p, o, info, cam, config))
-        persons = [make_person_source(backend) for _ in paths]
-        engine = MultiviewTriangulator(cams, persons[0].names, replace(triangulation or TriangulationConfig(),
-                                                                      min_frames=1), up=cal.up)
+        if any(view.crossview for view in views):  # pose is only needed to put heads in 3D
+            persons = [make_person_source(backend) for _ in paths]
+        engine = MultiviewTriangulator(cams, persons[0].names if persons else (), replace(
+            triangulation or TriangulationConfig(), min_frames=1), up=cal.up)
         pending: dict[int, dict] = {}
         total = sum(i.frame_count for i in infos)
         done = [0]
@@ -145,9 +146,12 @@ def anonymize_views(
 
         for slot in iter_synchronised(paths, infos, span="all"):
             present = [v for v, f in enumerate(slot.frames) if f is not None]
-            found2d = [persons[v].persons(f.rgb, f.t) if f is not None else None for v, f in enumerate(slot.frames)]
-            heads = [h for fp in engine.update(slot.t, found2d)
-                     if (h := pose_head(fp.points.points, engine.names, list(fp.group))) is not None]
+            heads = []
+            if persons:
+                found2d = [persons[v].persons(f.rgb, f.t) if f is not None else None
+                           for v, f in enumerate(slot.frames)]
+                heads = [h for fp in engine.update(slot.t, found2d)
+                         if (h := pose_head(fp.points.points, engine.names, list(fp.group))) is not None]
             pending[slot.index] = {"present": present, "ready": {}, "pose_heads": heads}
             for v in present:
                 frame = slot.frames[v]
