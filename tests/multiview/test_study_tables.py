@@ -90,7 +90,9 @@ def test_table3_and_verdicts_use_the_one_judge(skeleton):
 
 
 def test_one_person_uses_paired_tests_and_says_so(skeleton):
-    stats = _study(skeleton, {"reencode": 2.0, "blur": 6.0})["stats"]
+    tables = _study(skeleton, {"reencode": 2.0, "blur": 6.0})
+    assert np.isnan(tables["mpjpe"][-1]["mpjpe_mm"])  # Δ of a single method is left empty, not 0
+    stats = tables["stats"]
     assert {r["test"] for r in stats} == {"wilcoxon"}
     assert "instead of a repeated-measures ANOVA" in stats[0]["note"]
     knee = next(r for r in stats if r["measure"].startswith("left_knee_flexion"))

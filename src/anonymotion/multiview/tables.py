@@ -37,8 +37,9 @@ def _methods(labels: list[str]) -> list[str]:
 
 
 def _delta(values: list) -> float:
+    """max − min over the methods; NaN with fewer than two (a Δ of one method would read as "no effect")."""
     v = [float(x) for x in values if x is not None and np.isfinite(x)]
-    return float(max(v) - min(v)) if v else float("nan")
+    return float(max(v) - min(v)) if len(v) >= 2 else float("nan")
 
 
 def _table1(comparisons: dict[str, list[PersonComparison]], labels: list[str], names: tuple[str, ...]) -> list[dict]:
