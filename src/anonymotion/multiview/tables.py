@@ -109,8 +109,11 @@ def _stats(comparisons: dict[str, list[PersonComparison]], labels: list[str]) ->
                          "note": "; ".join(x for x in (note, str(a["note"]), str(f["note"])) if x)})
         return rows
     i = used[0]
-    note = ("one person/trial only: per-frame paired Wilcoxon signed-rank tests of |angle difference| "
-            "between labels are used instead of a repeated-measures ANOVA")
+    total = len(comparisons[labels[0]])
+    note = (f"one person/trial only ({first.person}"
+            + (f"; {total - 1} other person(s) of the original not triangulated in every run" if total > 1 else "")
+            + "): per-frame paired Wilcoxon signed-rank tests of |angle difference| between labels are used "
+              "instead of a repeated-measures ANOVA")
     for j, name in enumerate(first.angle_names):
         errors = {lab: np.abs(comparisons[lab][i].diff[:, j]) for lab in labels}
         for r in pairwise_wilcoxon(errors):

@@ -42,7 +42,11 @@ def sections(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]
     for person in persons:
         parts.append(f"<h2>{html.escape(person)}</h2>")
         rows = [r for r in t["mpjpe"] if r["person"] == person]
-        cols = [("method", "method"), ("frames", "frames"), ("mpjpe_mm", "MPJPE mm (COCO-17)"),
+        lost = [r["method"] for r in rows if r["method"] != "Δ" and not r.get("frames")]
+        if lost:
+            parts.append(f"<p><b>{html.escape(person)} was not found in the triangulation of: "
+                         f"{html.escape(', '.join(lost))}</b> (pose lost in the anonymized views; its angles fail).</p>")
+        cols = [("method", "method"), ("match", "matched as"), ("frames", "frames"), ("mpjpe_mm", "MPJPE mm (COCO-17)"),
                 ("mpjpe_all_mm", "MPJPE mm (all 33)")]
         for j in TABLE1_JOINTS:
             cols += [(f"{j}_mean", f"{j.replace('_', ' ')} μ"), (f"{j}_2sd", "2σ")]
