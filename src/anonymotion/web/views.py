@@ -33,7 +33,8 @@ def job_to_api(job: Job, request: Request, settings: Settings) -> dict[str, Any]
         "media": {"kind": m.kind, "width": m.width, "height": m.height, "frames": m.frames, "fps": m.fps,
                   "duration": m.duration, "has_audio": m.has_audio, "bytes": m.bytes},
         "original_kept": job.original is not None,
-        "original_deleted": "at retention" if settings.keep_original else "after the test",
+        "original_deleted": ("when the session ends (DELETE .../original) or at expires_at" if settings.keep_original
+                             else "once anonymized and tested"),
         "busy": job.busy,
         "progress": job.progress(now),
         "stages": {stage: job.tasks[stage].to_api(now) if stage in job.tasks else None
