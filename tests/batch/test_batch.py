@@ -15,7 +15,7 @@ from anonymotion.batch.runner import run_batch
 from anonymotion.batch.state import MANIFEST_NAME, TEMP_NAME, BatchManifest
 from anonymotion.config import AnonymizeConfig
 from anonymotion.io.images import read_image
-
+from kit import trim_clip
 
 
 def decoded_frames(path: Path) -> int:
@@ -28,7 +28,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 
 @pytest.fixture
-def dataset(tmp_path: Path, clip_factory, shared_data, cut) -> Path:
+def dataset(tmp_path: Path, clip_factory, shared_data) -> Path:
     """in/: two synthetic clips (one in a sub-folder), 10 frames of a real lab clip, a shared
     COCO photo, a file that is not a video, and a real clip cut off in the middle."""
     src = tmp_path / "in"
@@ -36,7 +36,7 @@ def dataset(tmp_path: Path, clip_factory, shared_data, cut) -> Path:
         (src / sub).mkdir(parents=True)
     clip_factory("in/a.mp4", frames=10)
     clip_factory("in/sub/b.mp4", frames=7, size=(96, 64))
-    cut(shared_data("lab_single/cam01.mp4"), src / "lab" / "cam01.mp4", 10, scale=0.25)
+    trim_clip(shared_data("lab_single/cam01.mp4"), src / "lab" / "cam01.mp4", 10, scale=0.25)
     os.symlink(shared_data("images/portrait.jpg"), src / "portrait.jpg")
     (src / "notes.mp4").write_bytes(b"this is not a video\n" * 50)
     whole = clip_factory("whole.mp4", frames=30, size=(160, 120)).read_bytes()
@@ -140,11 +140,11 @@ def test_coco_size_mismatch_fails_that_image_only(tmp_path: Path, shared_data, c
 
 
 @pytest.mark.slow
-def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, cut, dask_client) -> None:
+def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, dask_client) -> None:
     src = tmp_path / "in"
     src.mkdir()
     for cam in ("cam01", "cam03"):
-        cut(shared_data(f"lab_single/{cam}.mp4"), src / f"{cam}.mp4", 8, scale=0.4)
+        trim_clip(shared_data(f"lab_single/{cam}.mp4"), src / f"{cam}.mp4", 8, scale=0.4)
     out = tmp_path / "out"
     summary = run_batch(src, out, AnonymizeConfig(), "blur,pixelate", evaluate=True, audit=True,
                         client=dask_client, quiet=True)

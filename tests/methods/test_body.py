@@ -7,12 +7,7 @@ import pytest
 
 from anonymotion.methods.registry import make_method
 from anonymotion.detect.bodies import dilate_mask
-from anonymotion.types import Regions
-
-
-def _mask_regions(mask: np.ndarray) -> Regions:
-    e = Regions.empty()
-    return Regions(e.boxes, e.scores, e.track_ids, e.sources, mask=mask)
+from kit import regions
 
 
 def test_body_methods_change_exactly_the_mask():
@@ -22,11 +17,11 @@ def test_body_methods_change_exactly_the_mask():
     mask[40:180, 50:100] = True
     mask[60:80, 20:130] = True  # arms
     for name in ("body-blur", "body-pixelate", "body-block"):
-        out = make_method(name).apply(rgb, _mask_regions(mask))
+        out = make_method(name).apply(rgb, regions(mask=mask))
         changed = np.any(out != rgb, axis=2)
         assert changed[mask].mean() > 0.95, name
         assert not changed[~mask].any(), name
-    block = make_method("body-block").apply(rgb, _mask_regions(mask))
+    block = make_method("body-block").apply(rgb, regions(mask=mask))
     assert (block[mask] == 0).all()
 
 
@@ -35,10 +30,10 @@ def test_strength_is_settable():
     rgb = rng.integers(0, 256, (200, 150, 3), dtype=np.uint8)
     mask = np.zeros((200, 150), bool)
     mask[20:190, 30:120] = True
-    regions = _mask_regions(mask)
+    body = regions(mask=mask)  # a pixel mask, no boxes
 
     def detail(name: str, **kw) -> float:
-        return float(make_method(name, **kw).apply(rgb, regions)[60:150, 50:100].astype(float).std())
+        return float(make_method(name, **kw).apply(rgb, body)[60:150, 50:100].astype(float).std())
 
     assert detail("body-blur", strength=0.01) > detail("body-blur") > detail("body-blur", strength=0.1)
     assert detail("body-pixelate", blocks=40) > detail("body-pixelate") > detail("body-pixelate", blocks=4)

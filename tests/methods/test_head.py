@@ -13,10 +13,11 @@ from anonymotion.detect.heads import head_box, head_size_estimates
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as MEDIAPIPE_NAMES
 from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
+from kit import regions
 
 
 def _one(box) -> Regions:
-    return Regions(np.array([box], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64), ("t",))
+    return regions(box, scores=1.0)
 
 
 def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
