@@ -115,11 +115,11 @@ def standing_person(cx: float = 100.0, hip_y: float = 200.0, torso: float = 100.
     return xy
 
 
-def person_track(xy: np.ndarray, *, fps: float = 25.0, size: tuple[int, int] = (640, 480),
-                 score: float = 0.95, names: Sequence[str] | None = None,
+def person_track(xy: np.ndarray, *, fps: float = 25.0, t: np.ndarray | None = None,
+                 size: tuple[int, int] = (640, 480), score: float = 0.95, names: Sequence[str] | None = None,
                  world: np.ndarray | None = None) -> Any:
     """A :class:`anonymotion.types.Poses` from keypoints ``xy`` (T, K, 2) px (or one (K, 2) pose
-    for a one-frame track) at ``fps`` frames per second.
+    for a one-frame track) at ``fps`` frames per second, or at the times ``t`` (T,) s when given.
 
     score: every finite keypoint's score (NaN keypoints score 0). size: (width, height) px.
     world: (T, K, 3) metres; default: the pixels / 500 with z = 0 (a flat person 1 px = 2 mm).
@@ -133,7 +133,8 @@ def person_track(xy: np.ndarray, *, fps: float = 25.0, size: tuple[int, int] = (
     finite = np.isfinite(xy).all(axis=-1)
     if world is None:
         world = np.concatenate([xy / 500.0, np.zeros(xy.shape[:2] + (1,), np.float32)], axis=-1)
-    return Poses(t=np.arange(len(xy)) / float(fps), xy=xy, score=np.where(finite, score, 0.0).astype(np.float32),
+    times = np.arange(len(xy)) / float(fps) if t is None else np.asarray(t, np.float64)
+    return Poses(t=times, xy=xy, score=np.where(finite, score, 0.0).astype(np.float32),
                  names=tuple(names or MEDIAPIPE_33), size=size, world=np.asarray(world, np.float32))
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from anonymotion.web.jobs import JobStore
 from anonymotion.web.sweeper import sweep
+from kit import wait_until
 
 SECRET_NAME = "Jane Doe 1970-01-01 gait"
 SECRET_TAG = "+48.8584+002.2945/"
@@ -251,8 +252,7 @@ def test_background_sweeper_runs_on_its_own(server, clip_factory, tmp_path, uplo
     client = server(retention_seconds=0.3, sweep_interval=0.1)
     job_id = upload(client, clip_factory(frames=3)).json()["id"]
     folder = tmp_path / "data" / "jobs" / job_id
-    while folder.exists():
-        time.sleep(0.1)
+    wait_until(lambda: not folder.exists(), 30, what="the background sweeper removed the expired job")
     assert JobStore(tmp_path / "data" / "jobs.sqlite3").all_ids() == set()
 
 
@@ -262,11 +262,11 @@ def test_restart_marks_the_interrupted_job_failed_removes_partial_files_and_retr
     clip = clip_factory(frames=150, size=(256, 192))
     job_id = upload(first, clip).json()["id"]
     first.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
-    while True:  # wait until the worker is encoding frames
+    def encoding() -> dict | None:  # the worker has encoded frames (or, too fast, finished)
         task = first.get(f"/api/jobs/{job_id}").json()["stages"]["anonymize"]
-        if task["state"] == "running" and task["done"] > 0 or task["state"] == "done":
-            break
-        time.sleep(0.1)
+        return task if task["state"] == "running" and task["done"] > 0 or task["state"] == "done" else None
+
+    task = wait_until(encoding, 120, what="the worker started encoding")
     assert task["state"] == "running", "the clip finished before the restart; make it longer"
     folder = tmp_path / "data" / "jobs" / job_id
     first.__exit__(None, None, None)  # server stops; its worker is terminated mid-video

@@ -6,7 +6,6 @@ import re
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,11 @@ import pytest
 
 from anonymotion.web.app import create_app
 from anonymotion.web.settings import Settings
+from kit import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 MANDATORY_TAGS = {"major_brand", "minor_version", "compatible_brands"}
+PAGE_TIMEOUT_MS = 300_000  # the longest any single step of the page may take (Playwright's unit: ms)
 
 
 def _free_port() -> int:
@@ -36,17 +37,21 @@ def live_server(tmp_path: Path) -> Iterator[str]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
+
+    def started() -> bool:
         if not thread.is_alive():
             pytest.fail("the server did not start")
-        time.sleep(0.05)
+        return server.started
+
+    wait_until(started, 60, interval=0.05, what="uvicorn started")
     yield f"http://127.0.0.1:{settings.port}"
     server.should_exit = True
-    thread.join()
+    thread.join(timeout=60)
 
 
 @pytest.mark.slow
 @pytest.mark.browser
+@pytest.mark.timeout(1200)
 def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium chromium-driver)")
@@ -60,7 +65,10 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            page.set_default_timeout(0)  # the machine may be slow; the test waits for the page, not a clock
+            # finite waits: a page that never shows a result fails the test instead of hanging it. Generous,
+            # because the machine may be slow: anonymizing and posing 100 full-HD frames takes minutes.
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             page.goto(live_server + "/")
@@ -87,9 +95,11 @@ def test_clinician_flow_in_chromium(live_server: str, shared_data, tmp_path: Pat
             # live progress: frames done / total, then an ETA, until the page shows the result
             page.wait_for_selector("#anonymize-progress-text:has-text('/ 100 frames')")
             eta = re.compile(r"\d+ / 100 frames \(\d+ %, about .+ left\)")
-            while not eta.search(page.text_content("#anonymize-progress-text") or ""):
+            def eta_shown() -> bool:
                 assert page.locator("#anonymize-summary").count() == 0, "finished before an ETA was shown"
-                time.sleep(0.1)
+                return bool(eta.search(page.text_content("#anonymize-progress-text") or ""))
+
+            wait_until(eta_shown, PAGE_TIMEOUT_MS / 1000, what="the progress text shows an ETA")
             page.wait_for_selector("#anonymize-summary")
             assert "Face blur applied to 100 frames" in page.inner_text("#anonymize-summary")
 
