@@ -129,12 +129,20 @@ def test_evaluate_with_reencode_control_on_cam02(shared_data, tmp_path):
     assert result.methods == ["reencode", "blur", "pixelate"]
     overall = {r["method"]: r for r in result.tables["overall"]}
     assert set(overall) == {"reencode", "blur", "pixelate"}
-    assert overall["reencode"]["ptk_pct"] > 0  # the control itself is measured and reported
+    assert overall["reencode"]["ptk_pct"] == 100  # the control itself is measured and reported (all keypoints kept)
     verdicts = result.tables["verdicts"]
     assert {v["method"] for v in verdicts} == {"blur", "pixelate"}
     assert all(v["control_rmse"] == result.results[str(clip)]["reencode"].angle(v["angle"])["rmse"]
                or np.isnan(v["control_rmse"]) for v in verdicts)
-    assert all(v["verdict"] in ("ok", "sd", "fail", "n/a") for v in verdicts)
+    # judged on the 8 frames against the re-encode control (measured on cam02: knee and elbow RMSE
+    # excess -0.9° .. 0.1°, SD change -0.6° .. 0.9°): face blur and face pixelate leave the knees and
+    # elbows within the limits, and no angle of either moves 5° beyond what re-encoding does
+    judged = {(v["method"], v["angle"]): v for v in verdicts}
+    for method in ("blur", "pixelate"):
+        for angle in ("left_knee", "right_knee", "left_elbow", "right_elbow"):
+            v = judged[(method, angle)]
+            assert v["verdict"] == "ok" and v["n"] == v["control_n"] == 8, v
+    assert not [v for v in verdicts if v["verdict"] in ("fail", "n/a")]
     assert [r["angle"] for r in result.tables["angles"][:2]] == ["left_knee", "left_elbow"]
     html = (tmp_path / "eval" / "report.html").read_text()
     assert "reencode" in html and "Verdict" in html and "data:image/png;base64," in html

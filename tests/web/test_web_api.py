@@ -390,14 +390,20 @@ def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_origin
     assert test["done"] == test["total"] == 4 * 8
     summary = test["result"]["summary"]
     assert [a["angle"] for a in summary["angles"]] == ["left_knee", "right_knee", "left_elbow", "right_elbow"]
+    # face blur leaves the limbs alone: on all 8 frames each knee and elbow is judged "ok" against the
+    # re-encode control (measured: RMSE excess -0.2° .. 1.8°, SD change -0.6° .. 1.2°; the left knee's
+    # SD change is the closest to its 1.27° limit), and its mean moves by less than 5°
     for a in summary["angles"]:
-        for side in ("original", "anonymized"):
-            assert 0 <= a[side]["mean"] <= 180 and 0 <= a[side]["confidence"] <= 1
-        assert a["difference"]["rmse"] >= 0 and a["difference"]["n"] > 0
-        assert a["control"]["rmse"] >= 0 and a["verdict"] in ("ok", "sd", "fail", "n/a")
+        assert a["difference"]["n"] == 8 and a["verdict"] == "ok", a
+        assert abs(a["anonymized"]["mean"] - a["original"]["mean"]) < 5, a
+        assert a["original"]["confidence"] > 0.8 and a["anonymized"]["confidence"] > 0.8, a
+        assert a["control"]["rmse"] < 3, a  # re-encoding alone moves an angle little (measured 0.6° .. 2.0°)
         assert a["excess_rmse"] == pytest.approx(a["difference"]["rmse"] - a["control"]["rmse"])
-    assert 0 < summary["overall"]["ptk_pct"] <= 110 and summary["overall"]["epe_px"] >= 0
-    assert summary["overall"]["control"]["epe_px"] >= 0
+    # the person is found in every frame; keypoints move a few px (the face ones most: measured
+    # 6.9 px for the blur, 1.2 px for the control)
+    overall = summary["overall"]
+    assert overall["frames"] == 8 and overall["detection_rate_test"] == 1.0 and overall["ptk_pct"] == 100
+    assert overall["control"]["epe_px"] < 3 and overall["control"]["epe_px"] < overall["epe_px"] < 15
     assert not [p for p in (tmp_path / "data" / "jobs" / job_id / "test").iterdir() if "control" in p.name]
 
     d = state["downloads"]
