@@ -80,9 +80,11 @@ def parse_methods(text: str | list[str]) -> list[str]:
 
 
 def check_methods(methods: list[str], config: AnonymizeConfig) -> None:
-    """Build each method once here, so an unknown name or bad parameter fails before any work."""
-    from anonymotion.methods.registry import make_method
+    """Build each method once here, so an unknown name, a bad parameter or an option that none of
+    the methods uses (``--blocks`` with blur) fails before any work."""
+    from anonymotion.methods.registry import check_method_options, make_method
 
+    check_method_options(methods, config.method_params())
     for m in methods:
         try:
             method = make_method(m, **config.with_overrides(method=m).method_params())
