@@ -42,6 +42,25 @@ def _delta(values: list[float]) -> float:
     return float(max(v) - min(v)) if v else float("nan")
 
 
+def verdict_rows(video: str, by_label: dict[str, "CompareResult"]) -> list[dict]:
+    """The judge's verdict per 2D angle and non-control label, against the ``reencode`` control.
+
+    Each row: video, angle, method, the judged figures of :func:`judge_angle` (rmse, control_rmse,
+    excess_rmse, sd, control_sd, sd_change, n, control_n, verdict), frames (matched frames of the
+    comparison: ``n`` of ``frames`` were judged) and within_5deg_pct.
+    """
+    control = by_label.get(CONTROL)
+    rows: list[dict] = []
+    for lab, result in by_label.items():
+        if lab == CONTROL:
+            continue
+        for j, a in enumerate(result.angles):
+            c = control.angles[j] if control is not None else None
+            rows.append({"video": video, "angle": a["angle"], "method": lab, **judge_angle(a, c),
+                         "frames": len(result.t), "within_5deg_pct": a["within_5deg_pct"]})
+    return rows
+
+
 def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[str]) -> dict[str, list[dict]]:
     """All tables for ``results[video][label]`` (label order: control first, then methods)."""
     tables: dict[str, list[dict]] = {k: [] for k in ("overall", "keypoints", "angles", "verdicts", "wilcoxon")}
@@ -52,6 +71,7 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
             ov = by_label[lab].overall
             tables["overall"].append({"video": video, "method": lab, **{k: ov.get(k) for k in OVERALL_KEYS}})
         first = by_label[cols[0]]
+        tables["verdicts"].extend(verdict_rows(video, by_label))
         for i, kp in enumerate(first.keypoint_names):
             row: dict = {"video": video, "keypoint": kp}
             for lab in cols:
@@ -60,7 +80,6 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
                 row[f"{lab}_2sd"] = 2 * r["epe_sd_px"]
             row["delta"] = _delta([row[m] for m in methods])
             tables["keypoints"].append(row)
-        control = by_label.get(CONTROL)
         for j, name in enumerate(first.angle_names):
             row = {"video": video, "angle": name}
             for lab in cols:
@@ -69,14 +88,6 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
             row["delta_rmse"] = _delta([row[f"{m}_rmse"] for m in methods])
             row["delta_sd"] = _delta([row[f"{m}_sd"] for m in methods])
             tables["angles"].append(row)
-            for lab in cols:
-                if lab == CONTROL:
-                    continue
-                a = by_label[lab].angles[j]
-                judged = judge_angle(a, control.angles[j] if control is not None else None)
-                tables["verdicts"].append({"video": video, "angle": name, "method": lab, **judged,
-                                           "frames": len(by_label[lab].t),
-                                           "within_5deg_pct": a["within_5deg_pct"]})
             errors = {lab: np.abs(by_label[lab].angle_diff[:, j]) for lab in cols if by_label[lab].angle_diff is not None}
             for r in pairwise_wilcoxon(errors):
                 tables["wilcoxon"].append({"video": video, "angle": name, **r})

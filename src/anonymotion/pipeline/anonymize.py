@@ -162,7 +162,8 @@ def anonymize_methods(
         for name, output in outputs.items():
             outs[name] = MethodOutput(name, methods[name], Path(output), wanted[name], info, config, audio)
         if config.recoverable:
-            from anonymotion.recovery.sidecar import RecoveryWriter, load_key
+            from anonymotion.recovery.sidecar import load_key
+            from anonymotion.recovery.writer import RecoveryWriter
 
             key = load_key(config.key_file, config.passphrase_env)
             recovery = RecoveryWriter(sidecar(Path(outputs[config.method]), "recovery"), key, info)

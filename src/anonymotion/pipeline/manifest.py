@@ -33,8 +33,8 @@ def info_dict(info: Any) -> dict[str, Any]:
 
 
 def write_manifest(result: "AnonymizeResult", config: AnonymizeConfig, info: dict[str, Any],
-                    elapsed: float) -> None:
-    """Write ``*.manifest.json`` for ``result`` (atomically)."""
+                   elapsed: float, note: dict[str, Any] | None = None) -> None:
+    """Write ``*.manifest.json`` for ``result`` (atomically); ``note``: extra top-level facts."""
     dropped: dict[str, Any] = {}
     try:
         src = describe_container(result.input) if not is_image(result.input) else None
@@ -71,6 +71,7 @@ def write_manifest(result: "AnonymizeResult", config: AnonymizeConfig, info: dic
         "versions": library_versions(),
         "seconds": round(elapsed, 3),
         "audit": result.audit,
+        **(note or {}),
     }
     tmp = temp_path_for(result.manifest_path)
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -14,7 +14,7 @@ import numpy as np
 
 from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import ConfigError
-from anonymotion.io.images import is_image
+from anonymotion.io.naming import output_name
 from anonymotion.io.writer import VideoWriter, commit_file, ensure_writable_dir, temp_path_for
 from anonymotion.methods.base import Method
 from anonymotion.types import Frame, Regions, VideoInfo
@@ -22,8 +22,7 @@ from anonymotion.types import Frame, Regions, VideoInfo
 
 def default_output(path: Path) -> Path:
     """``clip.mov`` -> ``clip_anonymized.mp4`` beside it; images keep their format."""
-    suffix = path.suffix.lower() if is_image(path) else ".mp4"
-    return path.with_name(f"{path.stem}_anonymized{suffix}")
+    return path.with_name(output_name(path))
 
 
 def sidecar(output: Path, kind: str) -> Path:
