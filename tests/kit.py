@@ -2,7 +2,7 @@
 
 Tests import it as a module (``tests/`` is on pytest's ``pythonpath``)::
 
-    from kit import person_track, regions, standing_person, trim_clip, wait_until
+    from kit import detect_once, person_track, regions, standing_person, trim_clip, wait_until
 
 The fixtures of ``tests/conftest.py`` (``shared_data``, ``make_clip``, ``clip_factory``) give the
 inputs; these helpers shape them. Nothing here replaces a model: the persons are keypoint
@@ -155,6 +155,15 @@ def regions(*boxes: Box, scores: float | Sequence[float] = 0.9, track_ids: int |
     ids = np.arange(n) if track_ids is None else np.broadcast_to(np.asarray(track_ids), (n,))
     return Regions(b, np.broadcast_to(np.asarray(scores, np.float32), (n,)).copy(), np.asarray(ids, np.int64).copy(),
                    (source,) * n, mask=mask)
+
+
+def detect_once(source: Any, rgb: np.ndarray, t: float = 0.0) -> Any:
+    """The Regions a real region source (HeadSource, BodySource, ...) finds in one (H, W, 3) RGB
+    frame at time ``t`` s; the source (and its model) is closed afterwards, also on error."""
+    try:
+        return source.detect(rgb, t)
+    finally:
+        source.close()
 
 
 # --------------------------------------------------------------------------- waiting

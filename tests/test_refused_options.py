@@ -67,7 +67,7 @@ def test_batch_refuses_it_before_starting_any_work(clip_factory, tmp_path, capsy
     (tmp_path / "in").mkdir()
     clip_factory("in/walk.mp4", frames=3)
     out = tmp_path / "out"
-    code = main(["batch", str(tmp_path / "in"), str(out), "--method", "blur,block", "--blocks", "4", "-q"])
+    code = main(["batch", str(tmp_path / "in"), str(out), "--methods", "blur,block", "--blocks", "4", "-q"])
     err = _error_line(capsys)
     assert code == 2 and "--blocks does not apply to blur, block" in err, err
     assert not out.exists()
@@ -75,7 +75,7 @@ def test_batch_refuses_it_before_starting_any_work(clip_factory, tmp_path, capsy
 
 def test_an_option_one_of_several_methods_takes_is_accepted(clip_factory, tmp_path):
     """``--blocks`` with blur and pixelate: pixelate uses it, so the run goes ahead (batch)."""
-    from anonymotion.batch.runner import check_methods
+    from anonymotion.batch.plan import check_methods
     from anonymotion.config import AnonymizeConfig
 
     check_methods(["blur", "pixelate"], AnonymizeConfig(blocks=4))  # no error

@@ -7,7 +7,7 @@ import pytest
 
 from anonymotion.methods.registry import make_method
 from anonymotion.detect.bodies import dilate_mask
-from kit import regions
+from kit import detect_once, regions
 
 
 def test_body_methods_change_exactly_the_mask():
@@ -61,12 +61,8 @@ def _keypoints(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_body_mask_covers_the_person_in_a_lab_frame(lab_back):
     from anonymotion.detect.bodies import BodySource
 
-    source = BodySource()
-    try:
-        regions = source.detect(lab_back, 0.0)
-    finally:
-        source.close()
-    mask = regions.mask
+    person = detect_once(BodySource(), lab_back)
+    mask = person.mask
     assert mask is not None and mask.shape == lab_back.shape[:2]
     xy, score = _keypoints(lab_back)  # the pose model's keypoints as an independent check
     seen = (score >= 0.5) & np.isfinite(xy).all(axis=1)
@@ -75,7 +71,7 @@ def test_body_mask_covers_the_person_in_a_lab_frame(lab_back):
     inside = [mask[min(h - 1, int(y)), min(w - 1, int(x))] for x, y in xy[seen] if 0 <= x < w and 0 <= y < h]
     assert np.mean(inside) >= 0.9, np.mean(inside)
     assert 0.02 < mask.mean() < 0.4  # the person, not the whole frame
-    out = make_method("body-pixelate").apply(lab_back, regions)
+    out = make_method("body-pixelate").apply(lab_back, person)
     changed = np.any(out != lab_back, axis=2)
     assert changed[mask].mean() > 0.9 and not changed[~mask].any()
 
@@ -85,11 +81,7 @@ def test_body_mask_covers_the_portrait_but_not_the_ceiling(portrait):
     from anonymotion.detect.bodies import BodySource
     from anonymotion.detect.faces import make_face_detector
 
-    source = BodySource()
-    try:
-        mask = source.detect(portrait, 0.0).mask
-    finally:
-        source.close()
+    mask = detect_once(BodySource(), portrait).mask
     face = make_face_detector("centerface").detect(portrait).boxes[0].round().astype(int)
     x1, y1, x2, y2 = face
     assert mask[y1:y2, x1:x2].mean() > 0.95
