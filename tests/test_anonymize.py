@@ -18,6 +18,8 @@ from anonymotion.io.video import iter_frames, probe
 from anonymotion.io.writer import MANDATORY_TAGS
 from kit import regions, trim_clip
 
+pytestmark = pytest.mark.timeout(300)  # the face detector over videos
+
 
 def _ffmpeg() -> str:
     import imageio_ffmpeg
@@ -48,6 +50,7 @@ def _detail(patch: np.ndarray) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_street_faces_found_and_covered(shared_data, tmp_path):
     src = trim_clip(shared_data("street_720p50.avi"), tmp_path / "street50.mp4", 50)
     result = anonymize(src, tmp_path / "street.mp4")
@@ -77,6 +80,7 @@ def test_street_faces_found_and_covered(shared_data, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_gopro_telemetry_and_tags_do_not_survive(shared_data, tmp_path):
     src = shared_data("metadata/gopro_karma_gps.mp4")
     before = describe_container(src)
@@ -246,6 +250,7 @@ def test_python_api_is_the_pipeline_function(clip_factory, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_anonymize_with_audit_records_the_verdict(shared_data, tmp_path, capsys):
     src = trim_clip(shared_data("lab_single/cam01.mp4"), tmp_path / "lab10.mp4", 10)
     assert main(["anonymize", str(src), "-o", str(tmp_path / "lab.mp4"), "--audit", "--quiet"]) == 0

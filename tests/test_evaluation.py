@@ -18,7 +18,7 @@ from anonymotion.io.video import probe
 from anonymotion.report.tables import POSE_COLUMNS
 from kit import regions, trim_clip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def pixelate_whole_frame(index: int, rgb: np.ndarray, cell: int = 24) -> np.ndarray:

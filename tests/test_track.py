@@ -195,6 +195,7 @@ def test_detect_every_keeps_detections_close_in_time() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # the face detector over a real clip
 def test_detecting_every_third_frame_still_covers_the_street_faces(shared_data) -> None:
     """Real video: faces the detector finds on frames it skipped stay inside tracked regions."""
     import av

@@ -11,6 +11,8 @@ from anonymotion.audit import EXIT_PASS, audit, report_path
 from anonymotion.errors import ConfigError, InputError
 from kit import trim_clip
 
+pytestmark = pytest.mark.timeout(180)  # real face detectors on small clips
+
 
 def test_clean_copy_of_a_faceless_odd_sized_clip_passes(clip_factory, tmp_path):
     original = clip_factory("odd.mp4", frames=4, size=(65, 49), pix_fmt="yuv444p")

@@ -20,7 +20,7 @@ from anonymotion.cli import main
 from anonymotion.io.video import iter_frames
 from kit import trim_clip
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 N = 10  # frames audited
 DROPPED = range(4, 7)  # frames whose anonymization is dropped in the tampered copy

@@ -18,6 +18,8 @@ from anonymotion.io.images import read_image
 from anonymotion.metrics.stats import friedman, rm_anova
 from kit import trim_clip
 
+pytestmark = pytest.mark.timeout(600)  # a Dask cluster and real videos
+
 
 def decoded_frames(path: Path) -> int:
     with av.open(str(path)) as c:
@@ -146,6 +148,7 @@ def test_coco_size_mismatch_fails_that_image_only(tmp_path: Path, shared_data, c
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_evaluate_and_audit_report_on_real_clips(tmp_path: Path, shared_data, dask_client) -> None:
     src = tmp_path / "in"
     src.mkdir()

@@ -15,6 +15,8 @@ import av
 from anonymotion.batch.state import MANIFEST_NAME, TEMP_NAME
 from kit import wait_until
 
+pytestmark = pytest.mark.timeout(600)  # batch runs in subprocesses
+
 N_CLIPS = 4
 FRAMES = 90
 

@@ -15,6 +15,8 @@ from anonymotion.detect.faces import DETECTORS, make_face_detector, merge_region
 from anonymotion.types import Regions
 from kit import regions
 
+pytestmark = pytest.mark.timeout(300)  # face detection models
+
 # Landmarks of the one face in portrait.jpg (516 x 640), read off the image by eye:
 # both eyes and the mouth. A box "around the face" contains all three.
 PORTRAIT_LANDMARKS = [(165, 170), (205, 170), (180, 218)]

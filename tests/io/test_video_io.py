@@ -15,6 +15,8 @@ from anonymotion.io.video import iter_frames, probe
 from anonymotion.io.writer import MANDATORY_TAGS, VideoWriter
 from kit import trim_clip
 
+pytestmark = pytest.mark.timeout(120)  # video files
+
 
 def _pts_seconds(path: Path) -> list[float]:
     with av.open(str(path)) as c:

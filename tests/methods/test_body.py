@@ -9,6 +9,8 @@ from anonymotion.methods.registry import make_method
 from anonymotion.detect.bodies import dilate_mask
 from kit import detect_once, regions
 
+pytestmark = pytest.mark.timeout(300)  # the segmentation and pose models
+
 
 def test_body_methods_change_exactly_the_mask():
     rng = np.random.default_rng(3)

@@ -15,6 +15,8 @@ from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
 from kit import detect_once, regions
 
+pytestmark = pytest.mark.timeout(300)  # the pose and face models
+
 
 def _one(box) -> Regions:
     return regions(box, scores=1.0)

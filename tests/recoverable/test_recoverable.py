@@ -23,6 +23,8 @@ from anonymotion.io.writer import VideoWriter
 from anonymotion.types import Regions
 from kit import regions
 
+pytestmark = pytest.mark.timeout(300)  # videos, encryption and restoring
+
 W, H = 160, 120
 BOX = (40, 30, 100, 90)  # x1, y1, x2, y2 of the "face"
 
@@ -225,6 +227,7 @@ def test_cli_keygen_and_recover(tmp_path, clip, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_restoring_a_real_clip_is_as_exact_as_a_plain_reencode(tmp_path, shared_data, key):
     """On the lab clip the restored head region differs from the original's decoded pixels
     no more than a plain re-encode at the same quality does (measured: 1.4 grey levels)."""

@@ -17,6 +17,8 @@ from anonymotion.web.jobs import JobStore
 from anonymotion.web.sweeper import sweep
 from kit import wait_until
 
+pytestmark = pytest.mark.timeout(300)  # real worker processes anonymizing videos
+
 SECRET_NAME = "Jane Doe 1970-01-01 gait"
 SECRET_TAG = "+48.8584+002.2945/"
 
@@ -373,6 +375,7 @@ def test_delete_now_removes_the_job(client, clip_factory, tmp_path, upload):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_original(server, real_snippet, tmp_path,
                                                                                    upload, wait_for):
     client = server()

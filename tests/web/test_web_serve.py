@@ -18,6 +18,8 @@ from anonymotion.errors import ConfigError
 from anonymotion.web.settings import load_settings
 from kit import wait_until
 
+pytestmark = pytest.mark.timeout(120)  # a server subprocess
+
 
 def test_defaults_env_and_flags(tmp_path, monkeypatch):
     for k in list(os.environ):
