@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import av
+import pytest
 
 from anonymotion.batch.state import MANIFEST_NAME, TEMP_NAME
 from kit import wait_until
