@@ -81,3 +81,10 @@ def test_cli_evaluate_and_batch_evaluate_give_identical_verdict_rows(shared_data
     for a, b in zip(cli_rows, batch_rows):
         for k in ("rmse", "control_rmse", "sd", "control_sd"):
             assert (a[k] is None and b[k] is None) or a[k] == pytest.approx(b[k], abs=1e-6), (a["angle"], k)
+    cli_gait = [r for r in json.loads((tmp_path / "eval" / "evaluation.json").read_text())["tables"]["gait"]
+                if r["method"] == "blur"]
+    batch_gait = entry["evaluation"]["blur"]["gait_verdicts"]
+    assert [(r["outcome"], r["n_pairs"], r["verdict"]) for r in cli_gait] == \
+        [(r["outcome"], r["n_pairs"], r["verdict"]) for r in batch_gait]
+    assert len(cli_gait) == 17  # every gait outcome judged (n/a on a balancing participant: no cycle)
+

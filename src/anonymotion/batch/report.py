@@ -14,8 +14,11 @@ dataset (scope ``ALL``), pooled over all matched frames of all videos:
   repeated-measures ANOVA and the Friedman test of per-video RMSE across methods, videos
   as the units (:mod:`anonymotion.metrics.stats`).
 
+- gait outcomes: cycles paired by time pooled over videos, Bland–Altman and ICC(3,1) per
+  outcome and method, judged against the control (:mod:`anonymotion.batch.gait`).
+
 Files: report.csv (video × method), report_keypoints.csv, report_angles.csv,
-report_stats.csv, report.html.
+report_stats.csv, report_gait.csv (when any video has gait cycles), report.html.
 """
 
 from __future__ import annotations
@@ -261,7 +264,12 @@ def write_report(output_dir: Path, manifest: BatchManifest, keys: list[str], met
     }
     tables["stats"] = stats_rows(entries, labels, tables["angles"], tables["keypoints"])
     tables["audit"] = audit_rows(entries, [m for m in labels if m != CONTROL])
+    from anonymotion.batch.gait import GAIT_COLUMNS, pooled_gait_rows
+
+    tables["gait"] = pooled_gait_rows(entries, labels)
     output_dir = Path(output_dir)
+    if tables["gait"]:
+        write_csv(output_dir / "report_gait.csv", GAIT_COLUMNS, tables["gait"])
     write_csv(output_dir / "report.csv", VIDEO_COLUMNS, tables["videos"])
     write_csv(output_dir / "report_keypoints.csv", KEYPOINT_COLUMNS, tables["keypoints"])
     write_csv(output_dir / "report_angles.csv", ANGLE_COLUMNS, tables["angles"])
@@ -344,6 +352,16 @@ def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[
         parts.append("<p class='note'>Tests across methods (the control included), videos as units, on each "
                      "video's angle RMSE: repeated-measures ANOVA (2+ methods) and Friedman (3+ methods); "
                      "videos where an angle is missing for a method are left out of that angle's tests.</p>")
+    if tables.get("gait"):
+        parts.append("<h2>Clinical gait outcomes over the dataset</h2><p class='note'>Gait cycles of the original "
+                     "paired by time with each method's, pooled over all videos: Bland–Altman bias and 95 % limits "
+                     "of agreement (method − original), ICC(3,1) with its 95 % CI; verdict: limits of agreement "
+                     "within the outcome's limit, or no wider than the re-encode control's; original cycles lost "
+                     "beyond the control's fail.</p>")
+        parts.append(_table(tables["gait"], [(c, c.replace("_", " ")) for c in
+                                             ("outcome", "method", "unit", "videos", "n_reference", "n_pairs", "lost",
+                                              "bias", "loa_low", "loa_high", "icc", "icc_low", "icc_high", "limit",
+                                              "verdict")], digits=3))
     if tables["audit"]:
         parts.append("<h2>Privacy audit</h2>")
         parts.append(_table(tables["audit"], [("method", "method"), ("videos", "videos"), ("face_frames", "face-frames"),

@@ -109,11 +109,14 @@ def _clean(v: Any) -> Any:
 
 
 def compact_compare(result: Any) -> dict[str, Any]:
-    """The parts of a CompareResult the dataset report needs (per keypoint and per angle)."""
+    """The parts of a CompareResult the dataset report needs (per keypoint, per angle, gait pairs)."""
+    from anonymotion.batch.gait import compact_gait
+
     return _clean({
         "overall": {k: result.overall.get(k) for k in OVERALL_KEYS},
         "keypoints": [{k: r.get(k) for k in KEYPOINT_KEYS} for r in result.keypoints],
         "angles": [{k: r.get(k) for k in ANGLE_KEYS} for r in result.angles],
+        "gait": compact_gait(getattr(result, "gait", None) or {}),
     })
 
 
@@ -212,6 +215,9 @@ def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages:
         write_compare_outputs(result, task.eval_dir / m)  # type: ignore[operator]
         out["evaluation"][m] = compact_compare(result)
         out["evaluation"][m]["verdicts"] = _clean([v for v in study.verdicts if v["method"] == m])
+        out["evaluation"][m]["gait_verdicts"] = _clean([{k: v[k] for k in ("outcome", "n_pairs", "bias", "loa_low",
+                                                                            "loa_high", "icc", "verdict")}
+                                                        for v in study.gait if v["method"] == m])
 
 
 def _audit(original: Path, output: Path, progress: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from anonymotion.config import AnonymizeConfig, StudyOptions
 from anonymotion.evaluation.compare import CompareResult, _alteration, compare_poses
 from anonymotion.evaluation.judge import CONTROL
 from anonymotion.evaluation.posing import Progress, pose_video
-from anonymotion.evaluation.tables import verdict_rows
+from anonymotion.evaluation.tables import gait_rows, verdict_rows
 from anonymotion.io.video import probe
 from anonymotion.pose.run import PoseCollector
 from anonymotion.pose.subject import parse_subject
@@ -59,13 +59,15 @@ class VideoStudy:
 
     results: label -> comparison with the original (``reencode`` = the control; ``<m>+lossless``
     = frames before encoding). verdicts: the judge's rows, one per angle and non-control label
-    (:func:`anonymotion.evaluation.tables.verdict_rows`). outputs: label -> video path.
+    (:func:`anonymotion.evaluation.tables.verdict_rows`). gait: the judge's rows per clinical gait
+    outcome and label (:func:`anonymotion.evaluation.tables.gait_rows`). outputs: label -> video path.
     """
 
     video: str
     results: dict[str, CompareResult]
     verdicts: list[dict]
     outputs: dict[str, str] = field(default_factory=dict)
+    gait: list[dict] = field(default_factory=list)
 
 
 def check_methods(labels: list[str], config: AnonymizeConfig | None = None) -> None:
@@ -112,7 +114,8 @@ def study_outputs(original: str | os.PathLike, outputs: dict[str, Path], options
                                        test_name=(names or {}).get(label, str(path)),
                                        body_altered=_alteration(original, Path(path), ref))
     return VideoStudy(video=str(original), results=results, verdicts=verdict_rows(str(original), results),
-                      outputs={k: str(v) for k, v in outputs.items()})
+                      outputs={k: str(v) for k, v in outputs.items()},
+                      gait=gait_rows(str(original), results, list(results)))
 
 
 def study_video(video: str | os.PathLike, methods: list[str], out_dir: str | os.PathLike, *,
@@ -169,6 +172,7 @@ def study_video(video: str | os.PathLike, methods: list[str], out_dir: str | os.
             study.results[f"{m}+lossless"] = compare_poses(ref, test, threshold=options.score_threshold,
                                                           ref_name=str(video), test_name=f"{m} (before encoding)")
         study.verdicts = verdict_rows(str(video), study.results)
+        study.gait = gait_rows(str(video), study.results, list(study.results))
     log.info("%s: evaluated %s", video, ", ".join(study.results))
     return study
 
