@@ -61,6 +61,8 @@ class AnonymizeConfig:
     passphrase_env: str | None = option(None, "environment variable holding a passphrase for --recoverable")
     audit: bool = option(False, "audit each output right away; the verdict goes in the manifest "
                                 "(exit code 3 if one fails; videos only)")
+    accept_damaged: bool = option(False, "anonymize a video the decoder reports damaged (refused by default): "
+                                         "every damaged frame is blurred whole and listed in the manifest")
     limits: Limits = option(None, "input size limits", default_factory=Limits, cli=False)
 
     @property

@@ -27,7 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint, hash_input, remove_stale_temps
+from anonymotion.batch.state import (DONE, BatchLock, BatchManifest, Entry, fingerprint, hash_input,
+                                     remove_stale_temps, state_label)
 from anonymotion.batch.plan import EVAL_DIR, check_methods, parse_methods, plan_tasks, task_parameters
 from anonymotion.batch.tasks import PROGRESS_TOPIC, Task, run_task
 from anonymotion.config import AnonymizeConfig, StudyOptions
@@ -56,6 +57,8 @@ class BatchSummary:
     dashboard: str | None = None
     workers: int = 0
     warnings: list[str] = field(default_factory=list)
+    damaged: list[tuple[str, int]] = field(default_factory=list)  # (input key, damaged frames covered whole)
+    review: list[tuple[str, str]] = field(default_factory=list)  # (input key, why its outputs need review)
 
     @property
     def ok(self) -> bool:
@@ -264,6 +267,10 @@ def run_batch(
         keys = {t.key for t in tasks}
         summary.failed = sorted((k, e.error or "") for k, e in manifest.entries.items()
                                 if e.status == "failed" and k in keys)
+        summary.damaged = sorted((k, e.damaged_frames) for k, e in manifest.entries.items()
+                                 if e.status == "damaged" and k in keys)
+        summary.review = sorted((k, "; ".join(e.review)) for k, e in manifest.entries.items()
+                                if e.review and e.status in DONE and k in keys)
         manifest.save()
         if report:
             from anonymotion.batch.report import write_report
@@ -320,16 +327,18 @@ def _execute(todo: list[tuple[Task, str, tuple[str, int, int]]], manifest: Batch
                 status=result["status"], error=result["error"], frames=int(result["frames"] or 0),
                 faces=int(result["faces"] or 0), seconds=float(result["seconds"] or 0.0),
                 outputs={m: _rel(Path(p), output_dir) for m, p in result["outputs"].items()}
-                if result["status"] == "done" else {},
+                if result["status"] in DONE else {},
                 evaluation=result["evaluation"], audit=result["audit"], extra=result["extra"],
+                damaged_frames=int(result.get("damaged_frames") or 0), review=list(result.get("review") or []),
             )
             manifest.record(entry)
             summary.processed += 1
             summary.frames += entry.frames
-            if entry.status == "done":
-                line = f"{task.key}: done ({entry.frames} frames, {entry.faces} regions, {entry.seconds:.1f} s)"
+            if entry.status in DONE:
+                line = (f"{task.key}: {state_label(entry)} ({entry.frames} frames, {entry.faces} regions, "
+                        f"{entry.seconds:.1f} s)")
             else:
-                line = f"{task.key}: FAILED {entry.error}"
+                line = f"{task.key}: {state_label(entry)} {entry.error}"
             progress.finished(task.key, hints[task.key], line)
             fut.release()
     finally:

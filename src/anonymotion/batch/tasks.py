@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymotion.config import AnonymizeConfig, StudyOptions
-from anonymotion.errors import AnonymotionError
+from anonymotion.errors import AnonymotionError, DamagedInputError
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,12 @@ def compact_audit(result: Any, out_dir: Path | None = None) -> dict[str, Any]:
 
 def run_task(task: Task) -> dict[str, Any]:
     """Do ``task``; returns {"key", "status", "error", "frames", "faces", "seconds", "outputs",
-    "evaluation", "audit", "extra"}. A failure of the file is returned, not raised."""
+    "evaluation", "audit", "extra", "damaged_frames", "review"}. A failure of the file is returned,
+    not raised. status: "done", "damaged" (accept_damaged: damaged frames blurred whole) or "failed"."""
     started = time.monotonic()
     out: dict[str, Any] = {"key": task.key, "status": "done", "error": None, "frames": 0, "faces": 0,
                            "outputs": {m: str(p) for m, p in task.outputs.items()}, "evaluation": {},
-                           "audit": {}, "extra": {}}
+                           "audit": {}, "extra": {}, "damaged_frames": 0, "review": []}
     try:
         _in_worker_setup()
         if task.kind == "video":
@@ -151,6 +152,8 @@ def run_task(task: Task) -> dict[str, Any]:
             _image(task, out)
     except AnonymotionError as exc:
         out.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, DamagedInputError):
+            out["damaged_frames"] = exc.frames
     except Exception as exc:  # noqa: BLE001 - isolate any failure to its file; the batch goes on
         log.error("%s: unexpected error\n%s", task.input, traceback.format_exc())
         out.update(status="failed", error=f"{type(exc).__name__}: {task.input}: {exc}")
@@ -185,6 +188,7 @@ def _video(task: Task, out: dict[str, Any]) -> None:
         first = results[next(iter(task.outputs))]
         out["frames"], out["faces"] = first.frames, first.faces
         out["extra"].update(held=first.held, tracks=first.tracks)
+        _record_state(out, [r for m, r in results.items() if m in task.outputs])
         if evaluate:
             _evaluate(task, outputs, out, stages)
     finally:
@@ -195,6 +199,15 @@ def _video(task: Task, out: dict[str, Any]) -> None:
     if task.audit:
         for m in methods:
             out["audit"][m] = _audit(task.input, outputs[m], stages.next())
+
+
+def _record_state(out: dict[str, Any], results: list[Any]) -> None:
+    """Damaged input frames (status "damaged": never plainly "done") and review reasons of the outputs."""
+    damaged = max((r.damaged_frames for r in results), default=0)
+    if damaged:
+        out.update(status="damaged", damaged_frames=damaged)
+    reasons = [f"{r.method}: {reason}" if len(results) > 1 else reason for r in results for reason in r.review]
+    out["review"] = list(dict.fromkeys(out["review"] + reasons))
 
 
 def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages: _Stages) -> None:
@@ -234,6 +247,7 @@ def _image(task: Task, out: dict[str, Any]) -> None:
     for n, (m, path) in enumerate(task.outputs.items()):
         result = anonymize(task.input, path, config=task.config.with_overrides(method=m, audit=False))
         out["frames"], out["faces"] = 1, result.faces
+        _record_state(out, [result])
         report(n + 1, len(task.outputs))
     if task.audit or task.eval_dir is not None:
         out["extra"]["note"] = "images are not evaluated or audited (videos only)"

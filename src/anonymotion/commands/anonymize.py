@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output file for one input, output folder for several or for a folder")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--strict", action="store_true",
+                   help="exit code 3 when an output needs review (e.g. no face found in the whole video); "
+                        "a warning only by default")
     add_config_arguments(p)
     p.set_defaults(func=run)
 
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print("anonymotion: error: no video or image files found in "
               + ", ".join(str(p) for p in args.inputs), file=sys.stderr)
         return 2
-    failed = audits_failed = 0
+    failed = audits_failed = reviews = 0
     for n, job in enumerate(jobs, 1):
         label = job.input.name if len(jobs) == 1 else f"[{n}/{len(jobs)}] {job.input.name}"
         try:
@@ -52,12 +55,22 @@ def run(args: argparse.Namespace) -> int:
         if result.audit and result.audit["verdict"] != "pass":
             audits_failed += 1
             print(f"anonymotion: audit failed for {result.output}: see {result.audit['report']}", file=sys.stderr)
+        if result.damaged_frames:
+            print(f"anonymotion: warning: {job.input}: damaged: {result.damaged_frames} frame(s), each blurred "
+                  f"whole in {result.output.name} (listed in its manifest)", file=sys.stderr)
+        for reason in result.review:
+            print(f"anonymotion: warning: {job.input}: review needed: {reason}", file=sys.stderr)
+        reviews += bool(result.review)
         if not args.quiet:
             audit = (f", audit {result.audit['verdict']} ({result.audit['leaked_face_frames']} leaked face-frames)"
                      if result.audit else "")
+            damaged = f", damaged: {result.damaged_frames} frames covered whole" if result.damaged_frames else ""
+            review = ", REVIEW NEEDED" if result.review else ""
             print(f"{job.input} -> {result.output} ({result.frames} frames, {result.faces} faces, "
-                  f"{result.held} held{audit})")
+                  f"{result.held} held{damaged}{audit}{review})")
     if failed:
         print(f"anonymotion: {failed} of {len(jobs)} files failed", file=sys.stderr)
         return 1
-    return 3 if audits_failed else 0
+    if reviews and args.strict:
+        print(f"anonymotion: {reviews} of {len(jobs)} output(s) need review (--strict)", file=sys.stderr)
+    return 3 if audits_failed or (reviews and args.strict) else 0

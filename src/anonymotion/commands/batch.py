@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
               f"{len(summary.failed)} failed; {summary.frames} frames in {summary.seconds:.1f} s")
         if summary.report:
             print(f"report: {summary.report}")
+    for key, frames in summary.damaged:
+        print(f"anonymotion: warning: {key}: damaged: {frames} frames, each blurred whole (--accept-damaged)",
+              file=sys.stderr)
+    for key, reasons in summary.review:
+        print(f"anonymotion: warning: {key}: review needed: {reasons}", file=sys.stderr)
     if summary.failed:
         print(f"anonymotion: {len(summary.failed)} of {summary.total} input(s) failed:", file=sys.stderr)
         for key, error in summary.failed:

@@ -14,7 +14,9 @@ from anonymotion.io.images import read_image, write_image
 from anonymotion.io.writer import commit_file, temp_path_for
 from anonymotion.pipeline.anonymize import AnonymizeResult, Progress, build_methods, method_sources
 from anonymotion.pipeline.manifest import write_manifest
-from anonymotion.pipeline.outputs import check_output, sidecar
+from anonymotion.pipeline.outputs import check_output, output_files, sidecar
+from anonymotion.pipeline.review import nothing_found
+from anonymotion.io.temps import remove_dead_temps
 from anonymotion.pipeline.stream import select
 from anonymotion.types import Regions
 
@@ -36,6 +38,7 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress:
     if config.keep_audio:
         raise ConfigError(path, "--keep-audio does not apply to an image")
     check_output(path, output)
+    remove_dead_temps(output_files(output))
     rgb = read_image(path)
     h, w = rgb.shape[:2]
     if expected_size is not None and (w, h) != tuple(expected_size):
@@ -43,8 +46,12 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress:
                                f"{expected_size[1]}; they would not fit it")
     methods = build_methods([config.method], config)
     method = methods[config.method]
+    review = []
     if regions is None:
-        regions = _detect(rgb, method_sources(method, config), config)
+        names = method_sources(method, config)
+        regions = _detect(rgb, names, config)
+        if names and not len(regions) and not (regions.mask is not None and regions.mask.any()):
+            review.append(nothing_found(names, 1))
     ids = np.arange(len(regions), dtype=np.int64)
     regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask)
     try:
@@ -62,7 +69,7 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress:
         progress(1, 1)
     result = AnonymizeResult(input=path, output=output, method=config.method, regions_path=regions_path,
                              manifest_path=sidecar(output, "manifest.json"), frames=1,
-                             faces=len(regions), held=0, tracks=len(regions))
+                             faces=len(regions), held=0, tracks=len(regions), frames_in=1, review=review)
     info = {"width": w, "height": h, "frames": 1, "streams": ["image"]}
     write_manifest(result, config, info, 0.0, note=note)
     return result

@@ -30,6 +30,15 @@ def sidecar(output: Path, kind: str) -> Path:
     return output.with_name(f"{output.stem}.{kind}")
 
 
+#: Sidecars a run may write beside an output (``out.<kind>``).
+SIDECARS = ("regions.jsonl", "manifest.json", "recovery", "keypoints.csv", "audit.json")
+
+
+def output_files(output: Path) -> list[Path]:
+    """Every file a run may write for ``output``: the output itself and its sidecars."""
+    return [output] + [sidecar(output, kind) for kind in SIDECARS]
+
+
 def check_output(path: Path, output: Path) -> None:
     if output.exists() and output.resolve() == path.resolve():
         raise ConfigError(output, "output would overwrite the input; choose another output name")
@@ -45,7 +54,7 @@ class MethodOutput:
     def __init__(self, name: str, method: Method, output: Path, sources: tuple[str, ...],
                  info: VideoInfo, config: AnonymizeConfig, audio: dict | None) -> None:
         self.name, self.method, self.output, self.sources = name, method, output, sources
-        self.frames = self.detected = self.held = 0
+        self.frames = self.detected = self.held = self.damaged = 0
         self.tracks: set[tuple[str, int]] = set()
         self.regions_path = sidecar(output, "regions.jsonl")
         self.writer = VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps,
@@ -65,8 +74,11 @@ class MethodOutput:
         self.held += sum(1 for s in regions.sources if s == "held")
         self.detected += sum(1 for s in regions.sources if s != "held")
         self.tracks.update((s, int(i)) for s, i in zip(regions.sources, regions.track_ids) if i >= 0)
-        self._log.write(json.dumps({"frame": frame.index, "t": round(frame.t, 6),
-                                    "regions": regions.to_records()}) + "\n")
+        record = {"frame": frame.index, "t": round(frame.t, 6), "regions": regions.to_records()}
+        if frame.damaged:  # the frame was covered whole: its regions could not be trusted
+            record.update(damaged=True, cover="whole frame")
+            self.damaged += 1
+        self._log.write(json.dumps(record) + "\n")
         self.writer.write(rgb, frame.pts if frame.pts is not None else frame.index)
 
     def close(self) -> None:
