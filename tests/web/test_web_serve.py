@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,9 @@ from anonymotion.cli import build_parser
 from anonymotion.commands.serve import settings_from_args
 from anonymotion.errors import ConfigError
 from anonymotion.web.settings import load_settings
+from kit import wait_until
+
+pytestmark = pytest.mark.timeout(120)  # a server subprocess
 
 
 def test_defaults_env_and_flags(tmp_path, monkeypatch):
@@ -68,15 +70,16 @@ def test_the_serve_command_serves_the_page_and_redacts_job_ids_in_its_log(tmp_pa
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        while True:
+        def healthy() -> bool:
             try:
-                with urllib.request.urlopen(base + "/healthz") as r:
-                    assert r.status == 200
-                    break
+                with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+                    return r.status == 200
             except urllib.error.URLError:
                 assert proc.poll() is None, (tmp_path / "server.log").read_text()
-                time.sleep(0.2)
-        with urllib.request.urlopen(base + "/") as r:
+                return False
+
+        wait_until(healthy, 60, interval=0.2, what="the server answered /healthz")
+        with urllib.request.urlopen(base + "/", timeout=30) as r:
             page = r.read().decode()
             cookie = r.headers["set-cookie"].split(";")[0]
         assert 'id="upload-form"' in page
@@ -84,13 +87,13 @@ def test_the_serve_command_serves_the_page_and_redacts_job_ids_in_its_log(tmp_pa
         req = urllib.request.Request(base + "/api/jobs", data=clip_factory(frames=3).read_bytes(), method="POST",
                                      headers={"X-CSRF-Token": csrf, "Cookie": cookie,
                                               "Content-Type": "application/octet-stream"})
-        with urllib.request.urlopen(req) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             job_id = __import__("json").loads(r.read())["id"]
-        with urllib.request.urlopen(f"{base}/jobs/{job_id}") as r:
+        with urllib.request.urlopen(f"{base}/jobs/{job_id}", timeout=30) as r:
             assert r.status == 200
     finally:
         proc.terminate()
-        proc.wait()
+        proc.wait(timeout=30)
         log.close()
     text = (tmp_path / "server.log").read_text()
     assert f"serving on {base}" in text
