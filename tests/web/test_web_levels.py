@@ -53,7 +53,7 @@ def test_the_pages_default_choice_builds_the_library_default_method(name):
     """The worker turns the page's default choice into the same method object as the CLI's defaults."""
     from anonymotion.config import AnonymizeConfig
     from anonymotion.web.app import AnonymizeRequest
-    from anonymotion.web.worker import method_overrides
+    from anonymotion.web.stages import method_overrides
 
     web = AnonymizeConfig().with_overrides(**method_overrides(AnonymizeRequest(method=name).model_dump()))
     cli = AnonymizeConfig(method=name)
