@@ -73,6 +73,7 @@ class CompareResult:
     gait: dict[str, Any] = field(default_factory=dict)  # see evaluation.outcomes.gait_agreement_rows
     persons: list[dict] = field(default_factory=list)
     extra_persons: list[dict] = field(default_factory=list)
+    subject_tracks: tuple[Any, Any] | None = field(default=None, repr=False)  # (original, match) VideoPoses
 
     def angle(self, name: str) -> dict:
         """The row of one 2D angle (e.g. "left_knee")."""

@@ -47,7 +47,8 @@ def compare_persons(ref: PersonsPoses, test: PersonsPoses, *, subject: str | Sub
     frames_ref, frames_matched, frames_lost, EPE/PTK/PCK, angle_rmse_mean, per-angle RMSE)
     and ``extra_persons`` (persons of ``test`` matched to nobody in some frames: person,
     frames, frames_extra). ``overall`` adds persons_ref/test, person_frames_ref/test/matched/
-    lost/extra, subject_person and match_gate. body_altered: (T_ref,) share of the subject's
+    lost/extra, subject_person and match_gate; ``subject_tracks`` holds the subject's track and
+    its match, frame by frame (both :class:`VideoPoses` over the matched frames). body_altered: (T_ref,) share of the subject's
     body changed (see :func:`compare_poses`).
     """
     spec = parse_subject(subject) or SubjectSpec("auto")
@@ -77,6 +78,7 @@ def compare_persons(ref: PersonsPoses, test: PersonsPoses, *, subject: str | Sub
         res = compare_poses(rt, tt, threshold=threshold, min_conf=min_conf, ref_name=ref_name,
                             test_name=test_name, body_altered=altered)
         results[pid] = res
+        res.subject_tracks = (rt, tt)
         matched_ids = sorted({int(test.ids[j]) for j in partner[partner >= 0]})
         row: dict[str, Any] = {
             "person": pid, "subject": pid == subject_id, "matched_ids": matched_ids,

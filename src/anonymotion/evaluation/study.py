@@ -63,6 +63,8 @@ class VideoStudy:
     = frames before encoding). verdicts: the judge's rows, one per angle and non-control label
     (:func:`anonymotion.evaluation.tables.verdict_rows`). gait: the judge's rows per clinical gait
     outcome and label (:func:`anonymotion.evaluation.tables.gait_rows`). outputs: label -> video path.
+    poses: the subject's pose tracks ("original" and, per output label, the track matched to it;
+    small: T × K floats).
     """
 
     video: str
@@ -70,6 +72,7 @@ class VideoStudy:
     verdicts: list[dict]
     outputs: dict[str, str] = field(default_factory=dict)
     gait: list[dict] = field(default_factory=list)
+    poses: dict[str, Any] = field(default_factory=dict)
 
 
 def check_methods(labels: list[str], config: AnonymizeConfig | None = None) -> None:
@@ -108,6 +111,7 @@ def study_outputs(original: str | os.PathLike, outputs: dict[str, Path], options
     base[0] += frames
     test_spec = ref_subject.replay() if spec is not None and ref is ref_subject else None
     results: dict[str, CompareResult] = {}
+    poses: dict[str, Any] = {"original": ref_subject}
     for label, path in outputs.items():
         if is_multi_person(options.backend):
             test = pose_persons(path, backend=options.backend, filter_hz=options.filter_hz, progress=step,
@@ -119,9 +123,13 @@ def study_outputs(original: str | os.PathLike, outputs: dict[str, Path], options
         results[label] = compare_poses(ref, test, threshold=options.score_threshold, ref_name=str(original),
                                        test_name=(names or {}).get(label, str(path)), subject=spec,
                                        body_altered=_alteration(original, Path(path), ref_subject))
+        # the subject's own tracks (single-track consumers: skeleton overlays); person to person,
+        # the output's track is the original subject's match, frame by frame
+        tracks = results[label].subject_tracks
+        poses["original"], poses[label] = tracks if tracks is not None else (ref_subject, test)
     return VideoStudy(video=str(original), results=results, verdicts=verdict_rows(str(original), results),
                       outputs={k: str(v) for k, v in outputs.items()},
-                      gait=gait_rows(str(original), results, list(results)))
+                      gait=gait_rows(str(original), results, list(results)), poses=poses)
 
 
 def _pose_original(original: Path, options: StudyOptions, progress: Progress | None) -> tuple[Any, Any]:
