@@ -10,24 +10,17 @@ import pytest
 from anonymotion.evaluation import write_pose_outputs
 from anonymotion.pose.people import PersonsPoses
 from anonymotion.pose.skeletons import MEDIAPIPE_33
+from kit import standing_person
 
 K = len(MEDIAPIPE_33)
-
-
-def standing(x: float, height: float) -> np.ndarray:
-    """A (K, 2) upright pose: keypoints spread over ``height`` px around x."""
-    xy = np.stack([np.full(K, x, np.float32), np.linspace(100, 100 + height, K, dtype=np.float32)], axis=1)
-    xy[[MEDIAPIPE_33.index(n) for n in MEDIAPIPE_33 if n.startswith("left_")], 0] += 20
-    xy[[MEDIAPIPE_33.index(n) for n in MEDIAPIPE_33 if n.startswith("right_")], 0] -= 20
-    return xy
 
 
 @pytest.fixture()
 def two_persons() -> PersonsPoses:
     t = np.arange(4) / 25
     xy = np.full((2, 4, K, 2), np.nan, np.float32)
-    xy[0] = standing(200, 600)  # person 1 in every frame
-    xy[1, 1:3] = standing(700, 300)  # person 3 in frames 1 and 2 only
+    xy[0] = standing_person(200, 500, torso=240)  # person 1 in every frame
+    xy[1, 1:3] = standing_person(700, 350, torso=120)  # person 3 (smaller) in frames 1 and 2 only
     score = np.where(np.isfinite(xy).all(-1), 0.9, 0.0).astype(np.float32)
     world = np.where(np.isfinite(xy)[..., :1], 0.1, np.nan).repeat(3, -1).astype(np.float32)
     return PersonsPoses(t=t, ids=np.array([1, 3]), xy=xy, score=score, names=MEDIAPIPE_33, size=(1000, 900),
@@ -40,8 +33,8 @@ def test_every_person_on_its_own_frames_with_a_person_column(two_persons, tmp_pa
     per = {p: sorted({int(r["frame"]) for r in rows if r["person"] == p}) for p in ("1", "3")}
     assert per == {"1": [0, 1, 2, 3], "3": [1, 2]}
     assert len(rows) == 6 * K
-    nose3 = next(r for r in rows if r["person"] == "3" and r["keypoint"] == "nose")
-    assert float(nose3["x"]) == pytest.approx(700) and float(nose3["y"]) == pytest.approx(100)
+    hip3 = next(r for r in rows if r["person"] == "3" and r["keypoint"] == "left_hip")
+    assert float(hip3["x"]) == pytest.approx(700 + 30, abs=1) and float(hip3["y"]) == pytest.approx(350)
     angles = list(csv.DictReader(open(files["angles_csv"])))
     assert [(a["frame"], a["person"]) for a in angles] == [("0", "1"), ("1", "1"), ("1", "3"), ("2", "1"),
                                                            ("2", "3"), ("3", "1")]
@@ -61,7 +54,7 @@ def test_layouts_keep_the_person_column(two_persons, tmp_path):
 def test_subject_selection(two_persons):
     assert two_persons.subject_id("auto") == 1  # taller and present in every frame
     assert two_persons.subject_id("3") == 3
-    assert two_persons.subject_id("700,250") == 3  # a point on person 3
+    assert two_persons.subject_id("700,300") == 3  # a point on person 3
     assert two_persons.subject_id("650,300,750,400") == 3  # person 3's hips lie in this box
     assert two_persons.subject_id("10,10,20,20") is None
     from anonymotion.errors import ConfigError
