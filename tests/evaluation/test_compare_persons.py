@@ -78,3 +78,24 @@ def test_a_person_covered_by_body_block_is_lost_not_matched_to_the_other(cam02):
     assert bystander["matched_ids"] == [] and set(subject["matched_ids"]).isdisjoint(bystander["matched_ids"])
     assert result.overall["person_frames_lost"] >= bystander["frames_ref"]
     assert rows[subject["person"]]["frames_matched"] == FRAMES
+
+
+@pytest.mark.timeout(600)
+def test_evaluate_reports_every_person_and_the_bystander_lost_under_face_blur(cam02, tmp_path):
+    from anonymotion.evaluation import evaluate
+
+    base, _ = cam02
+    result = evaluate([base], ["blur"], tmp_path / "eval")
+    rows = [r for r in result.tables["persons"] if not r["extra"]]
+    by = {(r["method"], r["person"]): r for r in rows}
+    subject = next(r["person"] for r in rows if r["subject"])
+    bystander = next(r["person"] for r in rows if not r["subject"] and r["frames_ref"] >= FRAMES // 2)
+    # the control keeps both; face blur keeps the participant (face already pixelated in the source)
+    # but loses the bystander whose face it blurred (measured: every frame) -- reported, not hidden
+    assert by[("reencode", subject)]["frames_lost"] == 0 and by[("reencode", bystander)]["frames_lost"] == 0
+    assert by[("blur", subject)]["frames_lost"] == 0
+    assert by[("blur", bystander)]["frames_lost"] >= FRAMES // 2
+    overall = {r["method"]: r for r in result.tables["overall"]}
+    assert overall["blur"]["person_frames_lost"] > overall["reencode"]["person_frames_lost"]
+    assert (tmp_path / "eval" / "persons.csv").exists()
+    assert "Every person of the original" in (tmp_path / "eval" / "report.html").read_text()
