@@ -87,14 +87,7 @@ def client(server: Callable[..., TestClient]) -> TestClient:
 def real_snippet(shared_data: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 8 frames of lab_single/cam01.mp4 at half size (544x960): a real person, fast to pose."""
     out = tmp_path_factory.mktemp("real") / "snippet.mp4"
-    writer = VideoWriter(out, info.width // 2, info.height // 2, info.time_base, fps=info.fps)
-    for frame in iter_frames(source, info, strict=False):
-        if frame.index >= 8:
-            break
-        writer.write(cv2.resize(frame.rgb, (info.width // 2, info.height // 2), interpolation=cv2.INTER_AREA),
-                     frame.pts)
-    writer.close()
-    return out
+    return trim_clip(shared_data("lab_single/cam01.mp4"), out, 8, scale=0.5)
 
 
 @pytest.fixture(scope="session")
