@@ -60,6 +60,9 @@ class Regions:
     track_ids: (N,) int64, stable across frames for one face (-1 when untracked).
     sources: detector name per region ("centerface", "blazeface", "pose-head", "held", ...).
     mask: optional (H, W) bool pixel mask (e.g. person segmentation) anonymized in addition.
+    landmarks: optional (N, 5, 2) float32 x, y in pixels of the five face landmarks in image
+    order: the eye on the image's left, the eye on its right, the nose tip, the mouth corner on
+    the left, the one on the right; NaN rows for regions whose detector gives none.
     """
 
     boxes: np.ndarray
@@ -67,6 +70,7 @@ class Regions:
     track_ids: np.ndarray
     sources: tuple[str, ...]
     mask: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
 
     @staticmethod
     def empty() -> "Regions":
@@ -80,17 +84,38 @@ class Regions:
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
+    def landmarks_or_nan(self) -> np.ndarray:
+        """(N, 5, 2) float32 landmarks, all NaN when this Regions carries none."""
+        if self.landmarks is None:
+            return np.full((len(self), 5, 2), np.nan, np.float32)
+        return np.asarray(self.landmarks, np.float32).reshape(len(self), 5, 2)
+
+    def take(self, keep: np.ndarray) -> "Regions":
+        """The regions selected by ``keep`` ((N,) bool or int indices), mask unchanged."""
+        idx = np.arange(len(self))[keep]
+        return Regions(self.boxes[idx], self.scores[idx], self.track_ids[idx],
+                       tuple(self.sources[i] for i in idx), self.mask,
+                       None if self.landmarks is None else self.landmarks[idx])
+
     def to_records(self) -> list[dict]:
-        """JSON-friendly list of regions (box rounded to 0.1 px)."""
-        return [
-            {
+        """JSON-friendly list of regions (box and landmarks rounded to 0.1 px).
+
+        A region with known landmarks has "landmarks": five [x, y] pairs in image order
+        (eye left, eye right, nose, mouth left, mouth right); regions without have none.
+        """
+        marks = self.landmarks_or_nan()
+        out = []
+        for i in range(len(self)):
+            rec = {
                 "box": [round(float(v), 1) for v in self.boxes[i]],
                 "score": round(float(self.scores[i]), 4),
                 "track_id": int(self.track_ids[i]),
                 "source": self.sources[i],
             }
-            for i in range(len(self))
-        ]
+            if np.isfinite(marks[i]).all():
+                rec["landmarks"] = [[round(float(x), 1), round(float(y), 1)] for x, y in marks[i]]
+            out.append(rec)
+        return out
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
         for s in sources:
             s.close()
     ids = np.arange(len(regions), dtype=np.int64)
-    regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask)
+    regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask, regions.landmarks)
     try:
         anonymized = method.apply(rgb, regions, 0.0)
     except BaseException:

@@ -69,7 +69,8 @@ class RegionStream:
                 if regions is not None:
                     if regions.mask is not None:
                         masks[name] = regions.mask
-                    boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources)
+                    boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources,
+                                    landmarks=regions.landmarks)
                 for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
                     self._ready.setdefault(index, {})[name] = final
             self._masks[frame.index] = masks
@@ -98,7 +99,7 @@ class RegionStream:
                 regions = clip_to_frame(regions, w, h)
                 mask = masks.get(name)
                 out[name] = regions if mask is None else Regions(
-                    regions.boxes, regions.scores, regions.track_ids, regions.sources, mask)
+                    regions.boxes, regions.scores, regions.track_ids, regions.sources, mask, regions.landmarks)
             yield frame, out
 
     @property
@@ -125,8 +126,9 @@ def clip_to_frame(regions: Regions, width: int, height: int) -> Regions:
     b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
     b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
     keep = (b[:, 2] - b[:, 0] >= 1) & (b[:, 3] - b[:, 1] >= 1)
+    marks = None if regions.landmarks is None else regions.landmarks[keep]
     return Regions(b[keep], regions.scores[keep], regions.track_ids[keep],
-                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask)
+                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask, marks)
 
 
 def select(found: dict[str, Regions], names: tuple[str, ...], height: int, width: int) -> Regions:

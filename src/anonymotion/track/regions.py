@@ -13,6 +13,13 @@ the frame's residual common shift. Then:
 - a new track is dilated backward by ``hold`` seconds (its first box, moved back with the
   scene's common motion), since faces appear before a detector fires.
 
+Face landmarks (when the detector gives them) travel with their box: a track keeps them
+as shares of its box's width and height, smoothed over time (exponentially, time constant
+:data:`~anonymotion.track.landmarks.LANDMARK_TAU` seconds, so an orientation or a face drawn from them does not flicker
+with the detector's jitter), interpolated between two detections and held or dilated with
+the box; detections without landmarks (BlazeFace) make them unknown (NaN) again. Detected
+regions therefore carry the track's smoothed landmarks, not the raw ones.
+
 Regions added by the tracker have source ``"held"``; their boxes are grown by 25 % about
 the centre (a held box is a guess: shaky or non-linear motion between detections must stay
 inside), and a held box that duplicates a kept box (IoU > 0.5) is dropped. Output is
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anonymotion.track.landmarks import from_box_shares, known, smooth_shares, to_box_shares
 from anonymotion.types import Regions
 
 log = logging.getLogger(__name__)
@@ -135,6 +143,11 @@ class _Track:
     box: np.ndarray  # (4,) last detected box
     score: float
     history: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, centre) recent
+    shares: np.ndarray | None = None  # (5, 2) smoothed landmarks as shares of the box; None = unknown
+
+    def marks(self, box: np.ndarray) -> np.ndarray | None:
+        """The track's landmarks (5, 2) px placed on ``box``; None when unknown."""
+        return None if self.shares is None else from_box_shares(self.shares, box)
 
     def velocity(self) -> np.ndarray | None:
         """Centre velocity (2,) px/s over the last ~0.25 s of detections; None if unknown.
@@ -165,9 +178,11 @@ class _Pending:
     scores: list[float] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    marks: list[np.ndarray] = field(default_factory=list)
     track_set: set[int] = field(default_factory=set)
 
-    def add(self, box: np.ndarray, score: float, tid: int, source: str) -> None:
+    def add(self, box: np.ndarray, score: float, tid: int, source: str, marks: np.ndarray | None = None) -> None:
+        """Record one region; ``marks``: its (5, 2) landmarks in px (None = unknown)."""
         if tid in self.track_set:
             return
         if source == HELD:
@@ -177,6 +192,7 @@ class _Pending:
         self.scores.append(float(score))
         self.ids.append(tid)
         self.sources.append(source)
+        self.marks.append(np.full((5, 2), np.nan, np.float32) if marks is None else np.asarray(marks, np.float32))
 
     def regions(self) -> Regions:
         """Final regions: every detection, plus held boxes not duplicating a kept box."""
@@ -193,7 +209,8 @@ class _Pending:
         keep.sort()
         return Regions(boxes=boxes[keep], scores=np.asarray(self.scores, np.float32)[keep],
                        track_ids=np.asarray(self.ids, np.int64)[keep],
-                       sources=tuple(self.sources[i] for i in keep))
+                       sources=tuple(self.sources[i] for i in keep),
+                       landmarks=np.stack(self.marks).astype(np.float32)[keep])
 
 
 def _grown(box: np.ndarray, scale: float) -> np.ndarray:
@@ -287,6 +304,7 @@ class RegionTracker:
 
     def _assign(self, index: int, t: float, dets: Regions) -> None:
         boxes = np.asarray(dets.boxes, np.float64).reshape(-1, 4)
+        det_marks = dets.landmarks_or_nan().astype(np.float64)
         preds = np.stack([self._predict(tr, t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
         if len(preds):
             shift = common_shift(preds, boxes)
@@ -299,8 +317,8 @@ class RegionTracker:
             track = self._tracks[r]
             if t > track.last_t:
                 flows.append((centres(boxes[d:d + 1])[0] - centres(track.box[None])[0]) / (t - track.last_t))
-            self._interpolate(track, index, t, boxes[d], float(dets.scores[d]))
-            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d])
+            self._interpolate(track, index, t, boxes[d], float(dets.scores[d]), known(det_marks[d]))
+            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d], track.marks(boxes[d]))
         if len(flows) >= 2:
             self._flow = 0.5 * self._flow + 0.5 * np.median(np.asarray(flows), axis=0)
         elif not pairs:
@@ -308,24 +326,35 @@ class RegionTracker:
         for d in range(len(boxes)):
             if d in matched:
                 continue
+            marks = known(det_marks[d])
             track = _Track(id=self._next_id, first_index=index, first_t=t, last_index=index,
-                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]))
+                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]),
+                           shares=None if marks is None else to_box_shares(marks, boxes[d]))
             track.remember(t, track.box)
             self._next_id += 1
             self._tracks.append(track)
-            frame.add(boxes[d], track.score, track.id, dets.sources[d])
+            frame.add(boxes[d], track.score, track.id, dets.sources[d], track.marks(boxes[d]))
             self._dilate_backward(track)
 
-    def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float) -> None:
-        """Fill the frames between the track's last detection and this one; update the track."""
+    def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float,
+                     marks: np.ndarray | None = None) -> None:
+        """Fill the frames between the track's last detection and this one; update the track.
+
+        marks: the new detection's (5, 2) landmarks in px (None = unknown); the track's
+        smoothed landmark shares are interpolated towards them in between.
+        """
         between = [(i, p) for i, p in self._pending.items() if track.last_index < i < index]
         span = t - track.last_t
         missed = any(p.examined for _, p in between)
+        new = smooth_shares(track.shares, None if marks is None else to_box_shares(marks, box), span)
         for i, p in between:
             a = (p.t - track.last_t) / span if span > 0 else 0.0
-            p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD)
+            b = track.box + a * (box - track.box)
+            shares = None if track.shares is None or new is None else track.shares + a * (new - track.shares)
+            p.add(b, min(track.score, score), track.id, HELD, None if shares is None else from_box_shares(shares, b))
         if missed and between:
             self._record(track.id, between, "interpolated")
+        track.shares = new
         track.box, track.score = box.copy(), score
         track.last_index, track.last_t = index, t
         track.remember(t, track.box)
@@ -336,7 +365,8 @@ class RegionTracker:
                   if i > track.last_index and p.t - track.last_t <= self.hold + _EPS]
         v = self._velocity(track)
         for _, p in frames:
-            p.add(_moved(track.box, v * (p.t - track.last_t)), track.score, track.id, HELD)
+            b = _moved(track.box, v * (p.t - track.last_t))
+            p.add(b, track.score, track.id, HELD, track.marks(b))
         if frames:
             self._record(track.id, frames, "hold")
 
@@ -345,7 +375,8 @@ class RegionTracker:
         frames = [(i, p) for i, p in self._pending.items()
                   if i < track.first_index and track.first_t - p.t <= self.hold + _EPS]
         for _, p in frames:
-            p.add(_moved(track.box, self._flow * (p.t - track.first_t)), track.score, track.id, HELD)
+            b = _moved(track.box, self._flow * (p.t - track.first_t))
+            p.add(b, track.score, track.id, HELD, track.marks(b))
         if frames:
             self._record(track.id, frames, "dilate")
 
