@@ -6,7 +6,7 @@ right and y down, as float32; times are seconds from the first frame as float.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -93,9 +93,9 @@ class Regions:
     def take(self, keep: np.ndarray) -> "Regions":
         """The regions selected by ``keep`` ((N,) bool or int indices), mask unchanged."""
         idx = np.arange(len(self))[keep]
-        return Regions(self.boxes[idx], self.scores[idx], self.track_ids[idx],
-                       tuple(self.sources[i] for i in idx), self.mask,
-                       None if self.landmarks is None else self.landmarks[idx])
+        return replace(self, boxes=self.boxes[idx], scores=self.scores[idx], track_ids=self.track_ids[idx],
+                       sources=tuple(self.sources[i] for i in idx),
+                       landmarks=None if self.landmarks is None else self.landmarks[idx])
 
     def to_records(self) -> list[dict]:
         """JSON-friendly list of regions (box and landmarks rounded to 0.1 px).

@@ -6,15 +6,18 @@ the face away completely and gives the detector a face back, one that belongs to
 
 Per region (the face box, grown by ``mask_scale`` into an ellipse or rectangle):
 
-1. **Cover.** Every pixel of the grown shape becomes a smooth interpolation of the pixels
-   around it (:func:`~anonymotion.methods.cover.fill_from_surroundings`); the shape's soft
-   edge lies outside it. Nothing of the original region survives, not even blurred.
-2. **Decide.** A face is drawn only on a region whose five landmarks look like a face
+1. **Decide.** A face is drawn only on a region whose five landmarks look like a face
    seen from the front or the side (:func:`~anonymotion.methods.face_pose.fit_face`:
    residual, yaw within 60 degrees, size) with a detector score of at least ``min_score``.
    The decision is smoothed per track (an evidence average with hysteresis), so a face does
    not blink on and off. A head seen from behind, a region without landmarks (held from a
-   detector that gives none, a pose-head box) or an implausible fit stays covered only.
+   detector that gives none, a pose-head box), an implausible fit and a pixel mask
+   (``--regions body``) get no face: they are covered exactly as ``blur`` covers them.
+2. **Cover.** Every pixel of a face region's grown shape becomes a smooth interpolation of
+   the pixels around it (:func:`~anonymotion.methods.cover.fill_from_surroundings`); the
+   shape's soft edge lies outside it. Nothing of the original face survives, not even
+   blurred. The shape keeps the largest size its track had over SIZE_WINDOW seconds, so it
+   does not pulse between detected and (larger) held boxes.
 3. **Draw.** The synthetic face (:mod:`~anonymotion.methods.face_template`), turned to the
    fitted yaw (5 degree steps, kept while it fits), placed by the similarity transform from
    its landmarks to the detected ones (position, size, roll), coloured with the skin colour
@@ -41,10 +44,11 @@ import cv2
 import numpy as np
 
 from anonymotion.methods.base import Lifecycle
+from anonymotion.methods.basic import Blur
 from anonymotion.methods.cover import FEATHER, border_skin, cover_weight, fill_from_surroundings, shape_distance
 from anonymotion.methods.face_pose import FaceFit, fit_face
 from anonymotion.methods.face_template import EXTENT, face_template
-from anonymotion.methods.masks import SHAPES, bounding_rect
+from anonymotion.methods.masks import SHAPES
 from anonymotion.types import Regions
 
 RING = (0.7, 1.0)  # the face's border ring (shares of the face box's half-axes) its skin colour comes from
@@ -83,7 +87,7 @@ class Replace(Lifecycle):
     name: ClassVar[str] = "replace"
     default_regions: ClassVar[tuple[str, ...]] = ("faces",)
     _tracks: dict[int, _TrackState] = field(default_factory=dict, init=False, repr=False)
-    drawn: list[tuple[int, float, int]] = field(default_factory=list, init=False, repr=False)
+    drawn: list[tuple[int, float, float, int]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from anonymotion.errors import ConfigError
@@ -93,33 +97,41 @@ class Replace(Lifecycle):
         if self.mask_scale < 1.0:
             raise ConfigError(None, f"replace needs --mask-scale >= 1 (the cover must reach beyond the face box), "
                                     f"not {self.mask_scale}")
+        self._blur = Blur(shape=self.shape, mask_scale=self.mask_scale)
 
     # ------------------------------------------------------------------ the method
 
     def apply(self, rgb: np.ndarray, regions: Regions, t: float | None = None) -> np.ndarray:
         """The frame with every region covered and synthetic faces drawn; ``rgb`` is not modified.
 
-        ``drawn`` lists (track id, yaw, template width) of the faces drawn in this frame.
+        ``drawn`` lists (track id, yaw, roll, template width) of the faces drawn in this frame
+        (degrees; yaw positive turned to the image's right, roll clockwise in the image).
         """
         t = 0.0 if t is None else float(t)
-        out = rgb.copy()
         self.drawn = []
         n = len(regions)
+        fits: list[FaceFit | None] = [None] * n
+        colours: list[np.ndarray] = []
         if n:
             boxes = np.asarray(regions.boxes, np.float64).reshape(-1, 4)
             covers = self._steady(_grown(boxes, self.mask_scale), regions.track_ids, t)
             marks = regions.landmarks_or_nan()
-            colours = [self._colour(rgb, boxes[i], covers[i]) for i in range(n)]
             for i in range(n):
-                self._cover(out, covers, i)
-            for i in range(n):
-                fit = fit_face(marks[i], boxes[i], self._prefer_yaw(int(regions.track_ids[i])))
-                fit, colour = self._decide(int(regions.track_ids[i]), t, fit, float(regions.scores[i]), colours[i])
-                if fit is not None:
-                    self._draw(out, fit, colour)
-                    self.drawn.append((int(regions.track_ids[i]), fit.yaw, _template_width(fit.width)))
-        if regions.mask is not None and regions.mask.any():
-            self._cover_mask(out, regions.mask.astype(bool))
+                track = int(regions.track_ids[i])
+                fit = fit_face(marks[i], boxes[i], self._prefer_yaw(track))
+                fits[i], colour = self._decide(track, t, fit, float(regions.scores[i]),
+                                               self._colour(rgb, boxes[i], covers[i]))
+                colours.append(colour)
+        faces = np.array([f is not None for f in fits], bool)
+        # regions that get no face are covered exactly as ``blur`` covers them
+        out = self._blur.apply(rgb, regions.take(~faces) if n else regions, t)
+        for i in np.flatnonzero(faces):
+            self._cover(out, covers, int(i))
+        for i in np.flatnonzero(faces):
+            fit = fits[i]
+            assert fit is not None
+            self._draw(out, fit, colours[i])
+            self.drawn.append((int(regions.track_ids[i]), fit.yaw, fit.roll, _template_width(fit.width)))
         self._forget(t)
         return out
 
@@ -161,18 +173,6 @@ class Replace(Lifecycle):
         crop = out[y1:y2, x1:x2]
         fill = fill_from_surroundings(crop, excluded, sigma)
         out[y1:y2, x1:x2] = np.clip(weight * fill + (1 - weight) * crop, 0, 255).astype(np.uint8)
-
-    def _cover_mask(self, out: np.ndarray, mask: np.ndarray) -> None:
-        """Cover a pixel mask (e.g. a person mask given with --regions body) with the same fill."""
-        rect = bounding_rect(mask)
-        assert rect is not None
-        y1, y2, x1, x2 = rect
-        size = float(max(y2 - y1, x2 - x1))
-        sigma = max(1.5, FILL_SIGMA * size)
-        ry1, ry2, rx1, rx2 = bounding_rect(mask, margin=int(np.ceil(2 * sigma)))  # type: ignore[misc]
-        crop, inside = out[ry1:ry2, rx1:rx2], mask[ry1:ry2, rx1:rx2]
-        fill = fill_from_surroundings(crop, inside, sigma)
-        crop[inside] = np.clip(fill[inside], 0, 255).astype(np.uint8)
 
     def _decide(self, track: int, t: float, fit: FaceFit | None, score: float,
                 colour: np.ndarray) -> tuple[FaceFit | None, np.ndarray]:

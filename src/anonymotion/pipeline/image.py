@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,6 @@ from anonymotion.pipeline.anonymize import AnonymizeResult, Progress, build_meth
 from anonymotion.pipeline.manifest import write_manifest
 from anonymotion.pipeline.outputs import check_output, sidecar
 from anonymotion.pipeline.stream import select
-from anonymotion.types import Regions
 
 
 def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
@@ -47,7 +47,7 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
         for s in sources:
             s.close()
     ids = np.arange(len(regions), dtype=np.int64)
-    regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask, regions.landmarks)
+    regions = replace(regions, track_ids=ids)
     try:
         anonymized = method.apply(rgb, regions, 0.0)
     except BaseException:

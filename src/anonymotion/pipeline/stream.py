@@ -11,6 +11,7 @@ plus the tracker's hold window, so memory does not grow with video length.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -98,8 +99,7 @@ class RegionStream:
             for name, regions in ready.items():
                 regions = clip_to_frame(regions, w, h)
                 mask = masks.get(name)
-                out[name] = regions if mask is None else Regions(
-                    regions.boxes, regions.scores, regions.track_ids, regions.sources, mask, regions.landmarks)
+                out[name] = regions if mask is None else replace(regions, mask=mask)
             yield frame, out
 
     @property
@@ -126,9 +126,7 @@ def clip_to_frame(regions: Regions, width: int, height: int) -> Regions:
     b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
     b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
     keep = (b[:, 2] - b[:, 0] >= 1) & (b[:, 3] - b[:, 1] >= 1)
-    marks = None if regions.landmarks is None else regions.landmarks[keep]
-    return Regions(b[keep], regions.scores[keep], regions.track_ids[keep],
-                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask, marks)
+    return replace(regions, boxes=b).take(keep)
 
 
 def select(found: dict[str, Regions], names: tuple[str, ...], height: int, width: int) -> Regions:
