@@ -32,6 +32,19 @@ class PartialDecodeError(InputError):
     """The input decoded only partly (truncated or corrupt); the output was discarded."""
 
 
+class DamagedInputError(InputError):
+    """The decoder found damaged frames (it had to conceal errors or lost data); nothing was
+    written. ``--accept-damaged`` anonymizes such a file, covering each damaged frame whole.
+
+    frames: damaged or lost frames counted over the whole file; first_t: seconds to the first.
+    """
+
+    def __init__(self, path: Path | str | None, problem: str, frames: int = 0, first_t: float | None = None):
+        super().__init__(path, problem)
+        self.frames = frames
+        self.first_t = first_t
+
+
 class OutputError(AnonymotionError):
     """The output cannot be written (directory missing or unwritable, disk full...)."""
 

@@ -41,7 +41,8 @@ class Frame:
     """One decoded, upright frame.
 
     rgb: (H, W, 3) uint8. t: seconds since the first frame. pts in time_base units
-    (None when the container gives none).
+    (None when the container gives none). damaged: the decoder found errors in this frame's
+    data and concealed them, or data it depends on was lost (see :mod:`anonymotion.io.damage`).
     """
 
     index: int
@@ -49,6 +50,7 @@ class Frame:
     pts: int | None
     time_base: Fraction
     rgb: np.ndarray
+    damaged: bool = False
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,11 @@ def test_coco_heads_from_annotated_keypoints(tmp_path: Path, shared_data, coco, 
         assert np.abs(before[y1:y2, x1:x2] - after[y1:y2, x1:x2]).mean() < 2.5
     counts = BatchManifest.load(out).entries["indoor_group.jpg"].extra["regions"]
     assert counts["coco-head"] == 2 and counts["coco-shoulders"] == 1
+    # through the pipeline like any image: a regions file and a manifest that says where regions came from
+    manifest = json.loads((out / "indoor_group.manifest.json").read_text())
+    assert manifest["method"] == "head" and manifest["source"]["regions"] == "COCO keypoint annotations"
+    regions = json.loads((out / "indoor_group.regions.jsonl").read_text())["regions"]
+    assert sorted(r["source"] for r in regions) == ["coco-head", "coco-head", "coco-shoulders"]
 
 
 def test_coco_size_mismatch_fails_that_image_only(tmp_path: Path, shared_data, coco, dask_client) -> None:

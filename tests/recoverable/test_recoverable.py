@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from anonymotion.methods.registry import make_method
-from anonymotion.recovery.sidecar import (
-    MAGIC, RecoveryFileError, RecoveryWriter, VideoMismatchError, changed_rects, load_key, recover,
-)
+from anonymotion.recovery.reader import recover
+from anonymotion.recovery.sidecar import MAGIC, RecoveryFileError, VideoMismatchError, changed_rects, load_key
+from anonymotion.recovery.writer import RecoveryWriter
 from anonymotion.recovery.keys import Passphrase, WrongKeyError, generate_key_file, read_key_file
 from anonymotion.errors import InputError, OutputError
 from anonymotion.io.video import iter_frames, probe

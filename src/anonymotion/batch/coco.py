@@ -203,32 +203,17 @@ def head_regions(image: CocoImage) -> tuple[Regions, dict[str, int]]:
 
 
 def anonymize_coco_image(path: Path, output: Path, image: CocoImage, config: Any) -> dict[str, Any]:
-    """Anonymize one annotated image with ``config.method`` over its annotated heads.
+    """Anonymize one annotated image with ``config.method`` over its annotated heads, through the
+    pipeline (so it gets the same ``*.regions.jsonl`` and ``*.manifest.json`` as any image).
 
-    Writes ``output`` (same format, no metadata, atomic). Returns {"regions": n, "counts": {...}}.
-    Raises InputError when the image cannot be read or its size differs from the annotation.
+    Returns {"regions": n, "counts": {...}}. Raises InputError when the image cannot be read or its
+    size differs from the annotation.
     """
-    from anonymotion.methods.registry import make_method
-    from anonymotion.errors import ConfigError
-    from anonymotion.io.images import read_image, write_image
+    from anonymotion.pipeline.image import anonymize_image
 
-    rgb = read_image(path)
-    h, w = rgb.shape[:2]
-    if (w, h) != (image.width, image.height):
-        raise InputError(path, f"image is {w}x{h} px but the annotation says {image.width}x{image.height}; "
-                               "the keypoints would not fit it")
     regions, counts = head_regions(image)
-    try:
-        method = make_method(config.method, **config.method_params())
-    except ValueError as exc:
-        raise ConfigError(None, str(exc)) from None
-    try:
-        out = method.apply(rgb, regions)
-    finally:
-        close = getattr(method, "close", None)
-        if callable(close):
-            close()
-    write_image(output, out)
+    anonymize_image(path, output, config, regions=regions, expected_size=(image.width, image.height),
+                    note={"source": {"regions": "COCO keypoint annotations", **counts}})
     return {"regions": len(regions), "counts": counts}
 
 

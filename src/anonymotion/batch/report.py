@@ -14,8 +14,11 @@ dataset (scope ``ALL``), pooled over all matched frames of all videos:
   repeated-measures ANOVA and the Friedman test of per-video RMSE across methods, videos
   as the units (:mod:`anonymotion.metrics.stats`).
 
+- gait outcomes: cycles paired by time pooled over videos, Bland–Altman and ICC(3,1) per
+  outcome and method, judged against the control (:mod:`anonymotion.batch.gait`).
+
 Files: report.csv (video × method), report_keypoints.csv, report_angles.csv,
-report_stats.csv, report.html.
+report_stats.csv, report_gait.csv (when any video has gait cycles), report.html.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from anonymotion.batch.state import BatchManifest, Entry
+from anonymotion.batch.state import DONE, BatchManifest, Entry, state_label
 from anonymotion.io.writer import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 VIDEO_COLUMNS = ("video", "method", "status", "frames", "regions", "epe_px", "epe_norm", "ptk_pct", "pck_01",
                  "angle_rmse_mean", "mpjpe_mm", "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
-                 "error")
+                 "error", "damaged_frames", "review")
 KEYPOINT_COLUMNS = ("scope", "method", "keypoint", "n", "epe_mean_px", "epe_2sd_px", "ptk_pct")
 ANGLE_COLUMNS = ("scope", "method", "angle", "n", "rmse", "sd", "bias", "within_5deg_pct", "excess_rmse",
                  "sd_change", "verdict")
@@ -102,20 +105,23 @@ def video_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
     """One row per input and method (one row per input when it failed)."""
     rows = []
     for e in entries:
-        if e.status != "done":
-            rows.append({"video": e.key, "method": "", "status": e.status, "seconds": e.seconds, "error": e.error})
+        if e.status not in DONE:
+            rows.append({"video": e.key, "method": "", "status": e.status, "damaged_frames": e.damaged_frames,
+                         "seconds": e.seconds, "error": e.error})
             continue
         for m in labels:
             if m not in e.outputs and m not in e.evaluation:
                 continue
             ov = (e.evaluation.get(m) or {}).get("overall", {})
             au = e.audit.get(m) or {}
-            rows.append({"video": e.key, "method": m, "status": e.status, "frames": e.frames, "regions": e.faces,
+            rows.append({"video": e.key, "method": m, "status": e.status, "damaged_frames": e.damaged_frames,
+                         "frames": e.frames, "regions": e.faces,
                          **{k: ov.get(k) for k in ("epe_px", "epe_norm", "ptk_pct", "pck_01", "angle_rmse_mean",
                                                    "mpjpe_mm")},
                          "audit_verdict": au.get("verdict"), "leaks": au.get("leaks"),
                          "face_frames": au.get("face_frames"), "leak_rate": au.get("leak_rate"),
-                         "seconds": e.seconds, "error": (e.extra or {}).get("evaluation_error")})
+                         "seconds": e.seconds, "error": (e.extra or {}).get("evaluation_error"),
+                         "review": "; ".join(e.review)})
     return rows
 
 
@@ -215,7 +221,7 @@ def audit_rows(entries: list[Entry], methods: list[str]) -> list[dict]:
     """Dataset leak rate per method: leaked face-frames / audited face-frames."""
     rows = []
     for m in methods:
-        audits = [e.audit[m] for e in entries if e.status == "done" and m in e.audit]
+        audits = [e.audit[m] for e in entries if e.status in DONE and m in e.audit]
         if not audits:
             continue
         leaks = sum(int(a.get("leaks") or 0) for a in audits)
@@ -261,7 +267,12 @@ def write_report(output_dir: Path, manifest: BatchManifest, keys: list[str], met
     }
     tables["stats"] = stats_rows(entries, labels, tables["angles"], tables["keypoints"])
     tables["audit"] = audit_rows(entries, [m for m in labels if m != CONTROL])
+    from anonymotion.batch.gait import GAIT_COLUMNS, pooled_gait_rows
+
+    tables["gait"] = pooled_gait_rows(entries, labels)
     output_dir = Path(output_dir)
+    if tables["gait"]:
+        write_csv(output_dir / "report_gait.csv", GAIT_COLUMNS, tables["gait"])
     write_csv(output_dir / "report.csv", VIDEO_COLUMNS, tables["videos"])
     write_csv(output_dir / "report_keypoints.csv", KEYPOINT_COLUMNS, tables["keypoints"])
     write_csv(output_dir / "report_angles.csv", ANGLE_COLUMNS, tables["angles"])
@@ -278,7 +289,7 @@ def _table(rows: list[dict], columns: Sequence[tuple[str, str]], digits: int = 2
     head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     body = []
     for r in rows:
-        row_cls = ' class="failed"' if r.get("status") == "failed" else ""
+        row_cls = ' class="failed"' if str(r.get("status", "")).lower().startswith("failed") else ""
         body.append(f"<tr{row_cls}>" + "".join(f"<td>{html.escape(_fmt(r.get(k), digits))}</td>" for k, _ in columns)
                     + "</tr>")
     return f'<table class="{cls}"><tr>{head}</tr>{"".join(body)}</table>'
@@ -296,13 +307,15 @@ def _pivot(rows: list[dict], key: str, labels: list[str], cell) -> list[dict]:
 def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[dict]],
                 manifest: BatchManifest) -> str:
     """The report page (self-contained HTML, no scripts)."""
-    done = sum(1 for e in entries if e.status == "done")
-    failed = [e for e in entries if e.status != "done"]
-    frames = sum(e.frames for e in entries if e.status == "done")
+    done = sum(1 for e in entries if e.status in DONE)
+    failed = [e for e in entries if e.status not in DONE]
+    frames = sum(e.frames for e in entries if e.status in DONE)
+    n_damaged = sum(1 for e in entries if e.status == "damaged")
+    damaged = f" ({n_damaged} with damaged frames blurred whole)" if n_damaged else ""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>anonymotion batch report</title>"
              f"<style>{_CSS}</style></head><body>",
              "<h1>anonymotion dataset report</h1>",
-             f"<p>{len(entries)} input(s): {done} done, {len(failed)} failed; {frames} frames. "
+             f"<p>{len(entries)} input(s): {done} done{damaged}, {len(failed)} failed; {frames} frames. "
              f"Methods: {html.escape(', '.join(labels))}.</p>"]
     params = manifest.parameters or {}
     if params:
@@ -310,8 +323,15 @@ def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[
                      f"evaluate: {params.get('evaluate')}; audit: {params.get('audit')}.</p>")
     if failed:
         parts.append("<h2>Failed</h2>")
-        parts.append(_table([{"video": e.key, "error": e.error, "status": "failed"} for e in failed],
-                            [("video", "input"), ("error", "error")]))
+        parts.append(_table([{"video": e.key, "error": e.error, "status": state_label(e)} for e in failed],
+                            [("video", "input"), ("status", "status"), ("error", "error")]))
+    flagged = [e for e in entries if e.status == "damaged" or (e.review and e.status in DONE)]
+    if flagged:
+        parts.append("<h2>Damaged or needing review</h2><p class='note'>Damaged inputs were anonymized with "
+                     "--accept-damaged, each damaged frame blurred whole; they are left out of the evaluation "
+                     "tables below (their pose was lost to the cover, not to the method).</p>")
+        parts.append(_table([{"video": e.key, "status": state_label(e), "review": "; ".join(e.review)}
+                             for e in flagged], [("video", "input"), ("status", "status"), ("review", "review")]))
     evaluated = [m for m in labels if any(m in e.evaluation for e in entries)]
     if evaluated:
         parts.append("<h2>Keypoints over the dataset</h2><p class='note'>End-point error μ ± 2σ (px), pooled over all "
@@ -344,6 +364,16 @@ def render_html(entries: list[Entry], labels: list[str], tables: dict[str, list[
         parts.append("<p class='note'>Tests across methods (the control included), videos as units, on each "
                      "video's angle RMSE: repeated-measures ANOVA (2+ methods) and Friedman (3+ methods); "
                      "videos where an angle is missing for a method are left out of that angle's tests.</p>")
+    if tables.get("gait"):
+        parts.append("<h2>Clinical gait outcomes over the dataset</h2><p class='note'>Gait cycles of the original "
+                     "paired by time with each method's, pooled over all videos: Bland–Altman bias and 95 % limits "
+                     "of agreement (method − original), ICC(3,1) with its 95 % CI; verdict: limits of agreement "
+                     "within the outcome's limit, or no wider than the re-encode control's; original cycles lost "
+                     "beyond the control's fail.</p>")
+        parts.append(_table(tables["gait"], [(c, c.replace("_", " ")) for c in
+                                             ("outcome", "method", "unit", "videos", "n_reference", "n_pairs", "lost",
+                                              "bias", "loa_low", "loa_high", "icc", "icc_low", "icc_high", "limit",
+                                              "verdict")], digits=3))
     if tables["audit"]:
         parts.append("<h2>Privacy audit</h2>")
         parts.append(_table(tables["audit"], [("method", "method"), ("videos", "videos"), ("face_frames", "face-frames"),

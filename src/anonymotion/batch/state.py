@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,16 +27,19 @@ from typing import Any
 
 from anonymotion.errors import OutputError
 from anonymotion.io.metadata import sha256_file
+from anonymotion.io.temps import ANY_TEMP
 from anonymotion.io.writer import ensure_writable_dir, temp_path_for
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "batch_manifest.json"
 LOCK_NAME = ".anonymotion-batch.lock"
+#: Statuses of an input whose outputs were written ("damaged": with its damaged frames covered whole).
+DONE = ("done", "damaged")
 FORMAT_VERSION = 1
-#: Temporary names made by :func:`anonymotion.io.writer.temp_path_for` (``.<stem>.<random>.part<suffix>``)
-#: and the sidecars of a temporary output (``.<stem>.<random>.part.regions.jsonl``).
-TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.part(\.[A-Za-z0-9_]+)*$")
+#: Temporary names made by :func:`anonymotion.io.temps.temp_path_for` (``.<stem>.<pid>-<random>.part<suffix>``,
+#: older versions ``.<stem>.<random>.part<suffix>``) and the sidecars of a temporary output.
+TEMP_NAME = ANY_TEMP
 
 
 def fingerprint(parameters: dict[str, Any]) -> str:
@@ -51,7 +53,10 @@ class Entry:
     """What the manifest knows about one input.
 
     key: input path relative to INPUT_DIR; sha256/size/mtime_ns: the input when processed;
-    fingerprint: hash of the parameters; status: "done" or "failed"; outputs: method ->
+    fingerprint: hash of the parameters; status: "done", "damaged" (done with --accept-damaged:
+    ``damaged_frames`` input frames were blurred whole) or "failed" (a damaged input refused
+    says how many frames in ``damaged_frames``); review: reasons a person should look at the
+    outputs (e.g. no face found; empty: no need); outputs: method ->
     output path relative to OUTPUT_DIR; frames/faces/seconds: counts and wall time of the
     last attempt; error: "<ExceptionType>: message" of a failure; attempts: runs so far;
     evaluation / audit: method -> summary dict (see anonymotion.batch.runner).
@@ -73,6 +78,8 @@ class Entry:
     evaluation: dict[str, Any] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    damaged_frames: int = 0
+    review: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -137,7 +144,7 @@ class BatchManifest:
     def is_done(self, key: str, sha256: str, params_fp: str) -> bool:
         """True when ``key`` finished with this content and these parameters and its outputs exist."""
         e = self.entries.get(key)
-        if e is None or e.status != "done" or e.sha256 != sha256 or e.fingerprint != params_fp:
+        if e is None or e.status not in DONE or e.sha256 != sha256 or e.fingerprint != params_fp:
             return False
         return all((self.output_dir / rel).exists() for rel in e.outputs.values())
 
@@ -148,6 +155,20 @@ class BatchManifest:
         entry.finished = _now()
         self.entries[entry.key] = entry
         self.save()
+
+
+def state_label(e: Entry) -> str:
+    """How an input ended, as the status lines and the report show it, e.g. "done",
+    "damaged: 3 frames covered whole", "FAILED (damaged: 3 frames)", "done, review needed"."""
+    if e.status == "failed":
+        label = f"FAILED (damaged: {e.damaged_frames} frames)" if e.damaged_frames else "FAILED"
+    elif e.status == "damaged":
+        label = f"damaged: {e.damaged_frames} frames covered whole"
+    else:
+        label = e.status
+    if e.review and e.status != "failed":
+        label += ", review needed"
+    return label
 
 
 def hash_input(path: Path, old: Entry | None) -> tuple[str, int, int]:
@@ -185,7 +206,12 @@ class BatchLock:
     """An exclusive ``flock`` on ``OUTPUT_DIR/.anonymotion-batch.lock`` for the run's lifetime.
 
     The kernel releases it when the process dies, so a killed run never blocks the next one.
+    The file is deleted when the run ends (a run killed outright leaves it, harmless: the next
+    run takes and removes it). A run that locked a file another run deleted meanwhile sees
+    that the name now points elsewhere and tries again, so two runs never both hold "the" lock.
     """
+
+    ATTEMPTS = 5
 
     def __init__(self, output_dir: Path) -> None:
         self.path = Path(output_dir) / LOCK_NAME
@@ -195,26 +221,44 @@ class BatchLock:
         import fcntl
 
         ensure_writable_dir(self.path.parent)
-        self._fh = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._fh.close()
-            self._fh = None
-            raise OutputError(self.path.parent, "another anonymotion batch run is writing this folder") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(f"{os.getpid()}\n")
-        self._fh.flush()
+        for _ in range(self.ATTEMPTS):
+            fh = open(self.path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                raise OutputError(self.path.parent, "another anonymotion batch run is writing this folder") from None
+            if _same_file(self.path, fh):
+                break
+            fh.close()  # the previous holder removed the file between our open and our lock
+        else:
+            raise OutputError(self.path.parent, "cannot take the batch lock (the lock file keeps changing)")
+        self._fh = fh
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
         return self
 
     def __exit__(self, *exc: object) -> None:
         import fcntl
 
         if self._fh is not None:
+            if _same_file(self.path, self._fh):
+                self.path.unlink(missing_ok=True)  # while still locked: no one else can hold this file
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+def _same_file(path: Path, fh: Any) -> bool:
+    """True when ``path`` still names the open file ``fh`` (same device and inode)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fh.fileno())
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 def _now() -> str:

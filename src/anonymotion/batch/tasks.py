@@ -14,12 +14,12 @@ import logging
 import math
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymotion.config import AnonymizeConfig
-from anonymotion.errors import AnonymotionError
+from anonymotion.config import AnonymizeConfig, StudyOptions
+from anonymotion.errors import AnonymotionError, DamagedInputError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 PROGRESS_TOPIC = "anonymotion-batch-progress"
 from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 OVERALL_KEYS = ("frames", "epe_px", "epe_norm", "epe_sd_px", "ptk_pct", "pck_005", "pck_01", "keypoints_ref",
-                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm")
+                "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm",
+                "body_altered_frame_count", "body_altered_max_pct", "epe_px_body_intact",
+                "angle_rmse_mean_body_intact")
 KEYPOINT_KEYS = ("keypoint", "epe_px", "epe_sd_px", "n", "ptk_pct", "pck_01")
 ANGLE_KEYS = ("angle", "n", "rmse", "bias", "sd", "max_abs", "within_5deg_pct")
 
@@ -38,8 +40,8 @@ class Task:
 
     key: input path relative to INPUT_DIR (manifest key); kind: "video", "image" or "coco";
     outputs: method -> absolute output path; eval_dir: folder for the comparison files
-    (None: no evaluation); control: also compare a plain re-encode (the control);
-    audit: audit every output; threshold: keypoint score threshold of the evaluation;
+    (None: no evaluation); audit: audit every output; options: how the evaluation compares
+    (keypoint score threshold, re-encode control, subject, filter, pose backend);
     coco: the image's annotations (kind "coco").
     """
 
@@ -49,9 +51,8 @@ class Task:
     outputs: dict[str, Path]
     config: AnonymizeConfig
     eval_dir: Path | None = None
-    control: bool = True
     audit: bool = False
-    threshold: float = 0.5
+    options: StudyOptions = field(default_factory=StudyOptions)
     coco: Any = None
 
 
@@ -108,11 +109,14 @@ def _clean(v: Any) -> Any:
 
 
 def compact_compare(result: Any) -> dict[str, Any]:
-    """The parts of a CompareResult the dataset report needs (per keypoint and per angle)."""
+    """The parts of a CompareResult the dataset report needs (per keypoint, per angle, gait pairs)."""
+    from anonymotion.batch.gait import compact_gait
+
     return _clean({
         "overall": {k: result.overall.get(k) for k in OVERALL_KEYS},
         "keypoints": [{k: r.get(k) for k in KEYPOINT_KEYS} for r in result.keypoints],
         "angles": [{k: r.get(k) for k in ANGLE_KEYS} for r in result.angles],
+        "gait": compact_gait(getattr(result, "gait", None) or {}),
     })
 
 
@@ -132,11 +136,12 @@ def compact_audit(result: Any, out_dir: Path | None = None) -> dict[str, Any]:
 
 def run_task(task: Task) -> dict[str, Any]:
     """Do ``task``; returns {"key", "status", "error", "frames", "faces", "seconds", "outputs",
-    "evaluation", "audit", "extra"}. A failure of the file is returned, not raised."""
+    "evaluation", "audit", "extra", "damaged_frames", "review"}. A failure of the file is returned,
+    not raised. status: "done", "damaged" (accept_damaged: damaged frames blurred whole) or "failed"."""
     started = time.monotonic()
     out: dict[str, Any] = {"key": task.key, "status": "done", "error": None, "frames": 0, "faces": 0,
                            "outputs": {m: str(p) for m, p in task.outputs.items()}, "evaluation": {},
-                           "audit": {}, "extra": {}}
+                           "audit": {}, "extra": {}, "damaged_frames": 0, "review": []}
     try:
         _in_worker_setup()
         if task.kind == "video":
@@ -147,6 +152,8 @@ def run_task(task: Task) -> dict[str, Any]:
             _image(task, out)
     except AnonymotionError as exc:
         out.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, DamagedInputError):
+            out["damaged_frames"] = exc.frames
     except Exception as exc:  # noqa: BLE001 - isolate any failure to its file; the batch goes on
         log.error("%s: unexpected error\n%s", task.input, traceback.format_exc())
         out.update(status="failed", error=f"{type(exc).__name__}: {task.input}: {exc}")
@@ -168,7 +175,7 @@ def _video(task: Task, out: dict[str, Any]) -> None:
     evaluate = task.eval_dir is not None
     outputs = dict(task.outputs)
     control_path = None
-    if evaluate and task.control and CONTROL not in outputs:
+    if evaluate and task.options.control and CONTROL not in outputs:
         task.eval_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         control_path = temp_path_for(task.eval_dir / f"{task.input.stem}.{CONTROL}.mp4")  # type: ignore[operator]
         outputs[CONTROL] = control_path
@@ -181,6 +188,7 @@ def _video(task: Task, out: dict[str, Any]) -> None:
         first = results[next(iter(task.outputs))]
         out["frames"], out["faces"] = first.frames, first.faces
         out["extra"].update(held=first.held, tracks=first.tracks)
+        _record_state(out, [r for m, r in results.items() if m in task.outputs])
         if evaluate:
             _evaluate(task, outputs, out, stages)
     finally:
@@ -193,23 +201,36 @@ def _video(task: Task, out: dict[str, Any]) -> None:
             out["audit"][m] = _audit(task.input, outputs[m], stages.next())
 
 
-def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages: _Stages) -> None:
-    """Pose the original once and every output, compare each with the original."""
-    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
+def _record_state(out: dict[str, Any], results: list[Any]) -> None:
+    """Damaged input frames (status "damaged": never plainly "done") and review reasons of the outputs."""
+    damaged = max((r.damaged_frames for r in results), default=0)
+    if damaged:
+        out.update(status="damaged", damaged_frames=damaged)
+    reasons = [f"{r.method}: {reason}" if len(results) > 1 else reason for r in results for reason in r.review]
+    out["review"] = list(dict.fromkeys(out["review"] + reasons))
 
+
+def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages: _Stages) -> None:
+    """Pose the original once and every output, compare and judge each through the one engine."""
+    from anonymotion.evaluation.compare import write_compare_outputs
+    from anonymotion.evaluation.study import study_outputs
+
+    stage = stages.next()
+    for _ in outputs:
+        stages.next()
     try:
-        ref = pose_video(task.input, require_person=True, progress=stages.next())
+        study = study_outputs(task.input, outputs, task.options, progress=stage,
+                              names={m: str(task.outputs.get(m, p)) for m, p in outputs.items()})
     except AnonymotionError as exc:  # e.g. nobody in the video: the anonymization itself stands
         out["extra"]["evaluation_error"] = f"{type(exc).__name__}: {exc}"
-        for _ in outputs:
-            stages.next()
         return
-    for m, path in outputs.items():
-        test = pose_video(path, progress=stages.next())
-        result = compare_poses(ref, test, threshold=task.threshold, ref_name=str(task.input),
-                               test_name=str(task.outputs.get(m, path)))
+    for m, result in study.results.items():
         write_compare_outputs(result, task.eval_dir / m)  # type: ignore[operator]
         out["evaluation"][m] = compact_compare(result)
+        out["evaluation"][m]["verdicts"] = _clean([v for v in study.verdicts if v["method"] == m])
+        out["evaluation"][m]["gait_verdicts"] = _clean([{k: v[k] for k in ("outcome", "n_pairs", "bias", "loa_low",
+                                                                            "loa_high", "icc", "verdict")}
+                                                        for v in study.gait if v["method"] == m])
 
 
 def _audit(original: Path, output: Path, progress: Any) -> dict[str, Any]:
@@ -226,6 +247,7 @@ def _image(task: Task, out: dict[str, Any]) -> None:
     for n, (m, path) in enumerate(task.outputs.items()):
         result = anonymize(task.input, path, config=task.config.with_overrides(method=m, audit=False))
         out["frames"], out["faces"] = 1, result.faces
+        _record_state(out, [result])
         report(n + 1, len(task.outputs))
     if task.audit or task.eval_dir is not None:
         out["extra"]["note"] = "images are not evaluated or audited (videos only)"

@@ -182,6 +182,18 @@ def model_path() -> Path:
     return path
 
 
+def import_onnxruntime() -> Any:
+    """onnxruntime with its telemetry off. Since 1.29 it records usage in an SQLite database
+    under ``~/.cache/Microsoft/DeveloperTools`` as soon as it is imported on Linux; only
+    ``ORT_DISABLE_TELEMETRY=1`` set before that import stops it (``disable_telemetry_events()``
+    afterwards stops the events, not the database). A user's own setting is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    return ort
+
+
 def _session() -> Any:
     """The process's onnxruntime session (CPU, ANONYMOTION_ORT_THREADS or 2 intra-op threads).
 
@@ -193,7 +205,7 @@ def _session() -> Any:
 
 @lru_cache(maxsize=2)
 def _session_for(threads: int, pid: int) -> Any:
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

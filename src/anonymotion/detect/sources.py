@@ -40,7 +40,7 @@ class FaceSource:
     def __init__(self, config: "AnonymizeConfig") -> None:
         from anonymotion.detect.faces import make_face_detector
 
-        self.detector = make_face_detector(config.detector, threshold=config.threshold,
+        self.detector = make_face_detector(config.detector, threshold=config.face_threshold,
                                            input_size=config.detect_size)
 
     def detect(self, rgb: np.ndarray, t: float) -> Regions:

@@ -15,10 +15,10 @@ from anonymotion.evaluation.compare import (
 )
 from anonymotion.evaluation.judge import CONTROL, judge, judge_angle
 from anonymotion.evaluation.posing import NoPersonError, VideoPoses, pose_angles, pose_video, write_pose_outputs
-from anonymotion.evaluation.study import EvaluationResult, evaluate
+from anonymotion.evaluation.study import EvaluationResult, VideoStudy, evaluate, study_outputs, study_video
 
 __all__ = [
     "CONTROL", "CompareResult", "EvaluationResult", "NoPersonError", "VideoMismatchError", "VideoPoses", "compare",
     "compare_poses", "evaluate", "judge", "judge_angle", "match_frames", "pose_angles", "pose_video",
-    "write_compare_outputs", "write_pose_outputs",
+    "write_compare_outputs", "write_pose_outputs", "VideoStudy", "study_outputs", "study_video",
 ]

@@ -45,7 +45,10 @@ class CompareResult:
     frames, lost frames... angles: one row per 2D angle (rmse, bias, sd, max_abs,
     within_5deg_pct, conf_orig, conf_anon, conf_change_pct, n), left knee and left elbow
     first; angles_3d likewise for world-landmark angles. t: (T,) matched times (s);
-    angle arrays (T, A) degrees for plots and paired tests.
+    angle arrays (T, A) degrees for plots and paired tests. gait: gait cycles found in each
+    video and, per clinical outcome, Bland–Altman and ICC(3,1) of the cycles paired by time
+    (:func:`anonymotion.evaluation.outcomes.gait_agreement_rows`; judged against the control
+    by :func:`anonymotion.evaluation.judge.judge_outcome`).
     """
 
     original: str
@@ -62,6 +65,7 @@ class CompareResult:
     angle_diff: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     keypoint_names: tuple[str, ...] = ()
     files: dict[str, str] = field(default_factory=dict)
+    gait: dict[str, Any] = field(default_factory=dict)  # see evaluation.outcomes.gait_agreement_rows
 
     def angle(self, name: str) -> dict:
         """The row of one 2D angle (e.g. "left_knee")."""
@@ -71,7 +75,7 @@ class CompareResult:
         return {
             "original": self.original, "anonymized": self.anonymized, "threshold": self.threshold,
             "overall": self.overall, "angles": self.angles, "angles_3d": self.angles_3d,
-            "keypoints": self.keypoints, "files": self.files,
+            "keypoints": self.keypoints, "files": self.files, "gait": self.gait,
         }
 
 
@@ -159,11 +163,24 @@ def compare_poses(ref: Poses, test: Poses, *, threshold: float = 0.5, min_conf: 
                         "the body. Over the %d frames with the body intact: EPE %.2f px, mean angle RMSE %.2f deg",
                         test_name, len(frames), overall["body_altered_first_t"], overall["body_altered_max_pct"],
                         len(ri) - len(frames), overall["epe_px_body_intact"], overall["angle_rmse_mean_body_intact"])
+    gait = _gait(ref, test, ri, ti, txy, threshold)
     return CompareResult(
         original=ref_name, anonymized=test_name, threshold=threshold, keypoints=ks.rows(), overall=overall,
         angles=arows, angles_3d=rows3, t=ref.t[ri], angle_names=anames, angles_orig=ra, angles_anon=ta,
-        angle_diff=diff, keypoint_names=names,
+        angle_diff=diff, keypoint_names=names, gait=gait,
     )
+
+
+def _gait(ref: Poses, test: Poses, ri: np.ndarray, ti: np.ndarray, txy: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Gait outcomes of both videos over the matched frames and their agreement (2D, image plane)."""
+    from dataclasses import replace
+
+    from anonymotion.evaluation.outcomes import gait_agreement_rows
+    from anonymotion.kinematics.gait_events import GaitEventParams
+
+    r = Poses(t=ref.t[ri], xy=ref.xy[ri], score=ref.score[ri], names=ref.names, size=ref.size)
+    t = replace(r, xy=txy, score=test.score[ti])
+    return gait_agreement_rows(r, t, params=GaitEventParams(score_threshold=threshold))
 
 
 def _body_intact_stats(share: np.ndarray, rxy: np.ndarray, rs: np.ndarray, txy: np.ndarray, ts: np.ndarray,

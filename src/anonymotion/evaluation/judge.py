@@ -15,6 +15,20 @@ encoding alone does to the pose): a method's angle is
 
 A method is never penalised for beating the control: an RMSE or SD *below* the control's is
 within limits (the change of SD is signed, method − control).
+
+Gait outcomes (:func:`judge_outcome`; cadence, step/stride time, stance/swing %, ROM, peak and
+peak time per cycle, agreement of the anonymized video's cycles with the original's) are
+judged on the largest |95 % limit of agreement| of the Bland–Altman differences ("worst";
+|difference| itself for one pair) against the outcome's stated limit (cadence 1 step/min,
+step and stride time 0.02 s or one frame, stance and swing 3 %, ROM and peak 5°, time of
+peak 5 % of the cycle):
+
+- ``"ok"``   worst ≤ limit, and no more original cycles lost than the control lost;
+- ``"ok"``   also when worst > limit but no worse than the control's worst (what encoding
+  alone does is not the method's fault);
+- ``"fail"`` worst over the limit and over the control's, or original cycles the method's
+  video lost (no partner cycle) beyond those the control lost;
+- ``"n/a"``  no cycle in the original (no walking), or none paired in the control either.
 """
 
 from __future__ import annotations
@@ -25,11 +39,17 @@ from typing import Any
 from anonymotion.metrics.angles import ACCEPT_DEG, SD_LIMIT_DEG
 from anonymotion.methods.registry import CONTROL
 
-__all__ = ["CONTROL", "ACCEPT_DEG", "SD_LIMIT_DEG", "RULE", "verdict", "judge_angle", "judge"]
+__all__ = ["CONTROL", "ACCEPT_DEG", "SD_LIMIT_DEG", "RULE", "GAIT_RULE", "verdict", "judge_angle", "judge",
+           "judge_outcome"]
 
 RULE = (f"judged by the excess over the re-encode control: RMSE excess ≤ {ACCEPT_DEG:g}° and SD increase "
         f"≤ {SD_LIMIT_DEG:g}° (lower than the control is never penalised); an angle the control measures but "
         "the method's video never yields fails")
+
+
+GAIT_RULE = ("gait outcomes per cycle, cycles paired by time: the largest |95 % limit of agreement| (bias ± 1.96 SD "
+             "of anonymized − original) within the outcome's limit, or no worse than the reencode control's; "
+             "original cycles lost beyond the control's fail")
 
 
 def _finite(v: Any) -> bool:
@@ -75,3 +95,40 @@ def judge(rows: list[dict], control_rows: list[dict] | None, key: str = "angle")
             c = {"rmse": float("nan"), "sd": float("nan"), "n": 0}
         out.append({key: r[key], **judge_angle(r, c), "within_5deg_pct": r.get("within_5deg_pct")})
     return out
+
+
+def _worst(row: dict) -> float:
+    if not row.get("n_pairs"):
+        return float("nan")
+    return max(abs(float(row["loa_low"])), abs(float(row["loa_high"])))
+
+
+def judge_outcome(row: dict, control: dict | None) -> dict[str, Any]:
+    """Judge one gait-outcome agreement row (keys outcome, unit, limit, n_reference, n_pairs,
+    lost, bias, loa_low, loa_high) against the control's row for the same outcome.
+
+    Returns the row's figures plus worst, control_worst, control_lost, verdict and judged_on
+    (what the verdict was decided on, in words)."""
+    worst, limit, lost = _worst(row), float(row["limit"]), int(row.get("lost") or 0)
+    c_worst = _worst(control) if control is not None else float("nan")
+    c_lost = int(control.get("lost") or 0) if control is not None else 0
+    unit = row.get("unit", "")
+    basis = f"{row.get('n_pairs', 0)} of {row.get('n_reference', 0)} cycles paired; worst |LoA| vs limit {limit:g} {unit}"
+    if control is not None:
+        basis += f"; control worst {c_worst:.3g}, {c_lost} lost"
+    if not row.get("n_reference"):
+        v, basis = "n/a", "no gait cycle with this outcome in the original"
+    elif lost > c_lost:
+        v, basis = "fail", f"{lost} of {row['n_reference']} original cycles lost (control {c_lost}); " + basis
+    elif not row.get("n_pairs"):
+        v, basis = "n/a", "no cycle paired, and the control lost them too"
+    elif worst <= limit:
+        v = "ok"
+    elif control is not None and _finite(c_worst) and worst <= c_worst:
+        v, basis = "ok", "within the control's limits of agreement; " + basis
+    else:
+        v = "fail"
+    return {**{k: row.get(k) for k in ("outcome", "unit", "limit", "n_reference", "n_pairs", "lost", "bias", "sd",
+                                        "loa_low", "loa_high", "icc", "icc_low", "icc_high")},
+            "worst": worst, "control_worst": c_worst, "control_lost": c_lost if control is not None else None,
+            "verdict": v, "judged_on": basis}

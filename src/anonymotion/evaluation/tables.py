@@ -12,6 +12,10 @@ Tables (lists of dict rows), for each video:
   (RMSE and SD against the control's, excess, n of frames judged, verdict).
 - ``angles_3d``: the same for the 3D angles from world landmarks.
 - ``wilcoxon``: paired signed-rank tests of per-frame |angle error| between labels.
+- ``gait``: one row per clinical gait outcome and method (control included, unjudged):
+  cycles in the original, cycles paired by time, lost, Bland–Altman bias, SD and 95 % limits
+  of agreement, ICC(3,1) with its 95 % CI, and the verdict of
+  :func:`anonymotion.evaluation.judge.judge_outcome` against the outcome's limit and the control.
 With several videos, ``anova`` holds per angle the repeated-measures ANOVA and Friedman
 test of angle RMSE across methods, videos as units.
 """
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from anonymotion.evaluation.judge import CONTROL, judge_angle
+from anonymotion.evaluation.judge import CONTROL, judge_angle, judge_outcome
 from anonymotion.metrics.stats import friedman, pairwise_wilcoxon, rm_anova
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,9 +46,29 @@ def _delta(values: list[float]) -> float:
     return float(max(v) - min(v)) if v else float("nan")
 
 
+def verdict_rows(video: str, by_label: dict[str, "CompareResult"]) -> list[dict]:
+    """The judge's verdict per 2D angle and non-control label, against the ``reencode`` control.
+
+    Each row: video, angle, method, the judged figures of :func:`judge_angle` (rmse, control_rmse,
+    excess_rmse, sd, control_sd, sd_change, n, control_n, verdict), frames (matched frames of the
+    comparison: ``n`` of ``frames`` were judged) and within_5deg_pct.
+    """
+    control = by_label.get(CONTROL)
+    rows: list[dict] = []
+    for lab, result in by_label.items():
+        if lab == CONTROL:
+            continue
+        for j, a in enumerate(result.angles):
+            c = control.angles[j] if control is not None else None
+            rows.append({"video": video, "angle": a["angle"], "method": lab, **judge_angle(a, c),
+                         "frames": len(result.t), "within_5deg_pct": a["within_5deg_pct"]})
+    return rows
+
+
 def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[str]) -> dict[str, list[dict]]:
     """All tables for ``results[video][label]`` (label order: control first, then methods)."""
-    tables: dict[str, list[dict]] = {k: [] for k in ("overall", "keypoints", "angles", "verdicts", "wilcoxon")}
+    tables: dict[str, list[dict]] = {k: [] for k in ("overall", "keypoints", "angles", "verdicts", "wilcoxon",
+                                                       "gait")}
     for video, by_label in results.items():
         cols = [lab for lab in labels if lab in by_label] + [lab for lab in by_label if lab not in labels]
         methods = _methods(cols)
@@ -52,6 +76,7 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
             ov = by_label[lab].overall
             tables["overall"].append({"video": video, "method": lab, **{k: ov.get(k) for k in OVERALL_KEYS}})
         first = by_label[cols[0]]
+        tables["verdicts"].extend(verdict_rows(video, by_label))
         for i, kp in enumerate(first.keypoint_names):
             row: dict = {"video": video, "keypoint": kp}
             for lab in cols:
@@ -60,7 +85,6 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
                 row[f"{lab}_2sd"] = 2 * r["epe_sd_px"]
             row["delta"] = _delta([row[m] for m in methods])
             tables["keypoints"].append(row)
-        control = by_label.get(CONTROL)
         for j, name in enumerate(first.angle_names):
             row = {"video": video, "angle": name}
             for lab in cols:
@@ -69,17 +93,10 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
             row["delta_rmse"] = _delta([row[f"{m}_rmse"] for m in methods])
             row["delta_sd"] = _delta([row[f"{m}_sd"] for m in methods])
             tables["angles"].append(row)
-            for lab in cols:
-                if lab == CONTROL:
-                    continue
-                a = by_label[lab].angles[j]
-                judged = judge_angle(a, control.angles[j] if control is not None else None)
-                tables["verdicts"].append({"video": video, "angle": name, "method": lab, **judged,
-                                           "frames": len(by_label[lab].t),
-                                           "within_5deg_pct": a["within_5deg_pct"]})
             errors = {lab: np.abs(by_label[lab].angle_diff[:, j]) for lab in cols if by_label[lab].angle_diff is not None}
             for r in pairwise_wilcoxon(errors):
                 tables["wilcoxon"].append({"video": video, "angle": name, **r})
+        tables["gait"] += gait_rows(video, by_label, cols)
         for j, row3 in enumerate(first.angles_3d):
             row = {"video": video, "angle": row3["angle"]}
             for lab in cols:
@@ -100,3 +117,20 @@ def build_tables(results: dict[str, dict[str, "CompareResult"]], labels: list[st
                                     "anova_note": a["note"], "friedman_chi2": f["statistic"], "friedman_p": f["p"],
                                     "friedman_note": f["note"], "videos": len(videos)})
     return tables
+
+
+def gait_rows(video: str, by_label: dict[str, "CompareResult"], cols: list[str]) -> list[dict]:
+    """Judged gait-outcome agreement rows of one video (control rows carry verdict "control")."""
+    control = by_label.get(CONTROL)
+    c_rows = {r["outcome"]: r for r in (control.gait.get("rows", []) if control is not None else [])}
+    out = []
+    for lab in cols:
+        g = by_label[lab].gait
+        for r in g.get("rows", []):
+            if lab == CONTROL:
+                judged = {**judge_outcome(r, None), "verdict": "control", "judged_on": "the control itself"}
+            else:
+                judged = judge_outcome(r, c_rows.get(r["outcome"]) if control is not None else None)
+            out.append({"video": video, "method": lab, **judged, "cycles_original": g.get("cycles_ref"),
+                        "cycles_method": g.get("cycles_test")})
+    return out

@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from anonymotion.errors import InputError, LimitExceededError, OutputError, PartialDecodeError
+from anonymotion.io.damage import AFTER_LOSS, CONCEALED, DecodeDamage
 from anonymotion.types import Frame, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -146,12 +147,16 @@ def iter_frames(
     *,
     audio_sink: Callable[[av.AudioFrame], None] | None = None,
     strict: bool = True,
+    damage: DecodeDamage | None = None,
 ) -> Iterator[Frame]:
     """Yield upright RGB frames of ``path`` one by one, with times from packet pts.
 
     audio_sink, when given, receives every decoded audio frame of the first audio
     stream in demux order (for re-encoding). With ``strict``, a file that decodes only
-    partly raises PartialDecodeError after the last good frame was yielded.
+    partly raises PartialDecodeError after the last good frame was yielded. Frames the
+    decoder flagged (concealed errors) come with ``damaged=True``. ``damage``, when given,
+    collects every damaged frame and every packet the decoder rejected; such a packet is
+    then damage to report, not a partial decode (the frame after it is flagged damaged).
     """
     path = Path(path)
     info = info or probe(path)
@@ -173,6 +178,7 @@ def iter_frames(
         last_pts: int | None = None
         index = 0
         error: str | None = None
+        after_loss = False
         step = int(round(1 / (info.fps * tb))) if info.fps else 1
 
         def frames_of(packet: av.Packet | None) -> Iterator[av.VideoFrame]:
@@ -206,7 +212,11 @@ def iter_frames(
                 if packet is None:
                     error = error or f"decoding failed at the end after {index} frames ({_reason(exc)})"
                     break
-                error = f"frame data corrupt after {index} frames ({_reason(exc)})"
+                if damage is None:
+                    error = f"frame data corrupt after {index} frames ({_reason(exc)})"
+                else:
+                    damage.add_lost(_packet_time(packet, first_pts, tb, last_pts))
+                    after_loss = True
                 continue
             for vf in decoded:
                 pts = vf.pts if vf.pts is not None else (None if last_pts is None else last_pts + step)
@@ -218,13 +228,19 @@ def iter_frames(
                     pts = last_pts + 1
                 last_pts = pts
                 rgb = vf.to_ndarray(format="rgb24")
+                t = float((pts - first_pts) * tb)
+                concealed = bool(getattr(vf, "is_corrupt", False))
+                if damage is not None and (concealed or after_loss):
+                    damage.add_frame(index, t, CONCEALED if concealed else AFTER_LOSS)
                 yield Frame(
                     index=index,
-                    t=float((pts - first_pts) * tb),
+                    t=t,
                     pts=pts - first_pts,
                     time_base=tb,
                     rgb=upright(rgb, info.rotation),
+                    damaged=concealed or after_loss,
                 )
+                after_loss = False
                 index += 1
     finally:
         container.close()
@@ -233,11 +249,19 @@ def iter_frames(
     if strict:
         if error:
             raise PartialDecodeError(path, f"decoded only partly: {error}")
-        expected = info.frame_count
-        if expected and index < expected - 1:
+        expected = info.frame_count - (damage.lost if damage is not None else 0)
+        if info.frame_count and index < expected - 1:
             raise PartialDecodeError(
                 path, f"decoded only partly: {index} of {expected} frames (file truncated or corrupt)"
             )
+
+
+def _packet_time(packet: av.Packet, first_pts: int | None, tb: Fraction, last_pts: int | None) -> float:
+    """Seconds from the first frame to ``packet`` (its pts, else the last frame's), never negative."""
+    pts = packet.pts if packet.pts is not None else last_pts
+    if pts is None or first_pts is None:
+        return 0.0
+    return max(0.0, float((pts - first_pts) * tb))
 
 
 def _frame_rotation(vf: av.VideoFrame) -> int:

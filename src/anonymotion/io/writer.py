@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,8 +18,12 @@ import av
 import numpy as np
 
 from anonymotion.errors import OutputError
+from anonymotion.io.temps import temp_path_for
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MANDATORY_TAGS", "VideoWriter", "commit_file", "ensure_writable_dir", "even_size", "pad_even",
+           "temp_path_for", "write_text_atomic"]
 
 #: Fields the mp4 muxer always writes; they carry no information about the recording.
 MANDATORY_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "language", "handler_name",
@@ -39,13 +42,6 @@ def pad_even(rgb: np.ndarray) -> np.ndarray:
     if not (ph or pw):
         return rgb
     return np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge")
-
-
-def temp_path_for(final: Path) -> Path:
-    """A hidden temporary name beside ``final`` (same filesystem, so rename is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def commit_file(tmp: Path, final: Path) -> Path:

@@ -28,7 +28,11 @@ from anonymotion.errors import ConfigError
 from anonymotion.io.images import is_image
 from anonymotion.pipeline.manifest import info_dict, write_manifest
 from anonymotion.io.video import iter_frames, probe
-from anonymotion.pipeline.outputs import MethodOutput, check_output, default_output, sidecar
+from anonymotion.pipeline.outputs import MethodOutput, check_output, default_output, output_files, sidecar
+from anonymotion.pipeline.damage import COVER, cover_whole, refuse
+from anonymotion.pipeline.review import Coverage
+from anonymotion.io.damage import DecodeDamage
+from anonymotion.io.temps import remove_dead_temps
 from anonymotion.pipeline.stream import RegionStream, select
 from anonymotion.types import Frame, Regions, VideoInfo
 
@@ -53,13 +57,23 @@ class AnonymizeResult:
     tracks: int  # distinct track ids
     gaps: list[dict] = field(default_factory=list)
     audit: dict | None = None
+    frames_in: int | None = None  # frames decoded from the input (None: not a video)
+    damaged_frames: int = 0  # damaged or lost input frames (accept_damaged: each covered whole)
+    damage: dict | None = None  # details for the manifest (runs of damaged frames, first time, cover)
+    review: list[str] = field(default_factory=list)  # why a person should look at the output (empty: no need)
+
+    @property
+    def review_needed(self) -> bool:
+        return bool(self.review)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "input": str(self.input), "output": str(self.output), "method": self.method,
             "regions": str(self.regions_path) if self.regions_path else None,
             "manifest": str(self.manifest_path), "frames": self.frames, "faces": self.faces,
-            "held": self.held, "tracks": self.tracks, "audit": self.audit,
+            "held": self.held, "tracks": self.tracks, "audit": self.audit, "frames_in": self.frames_in,
+            "damaged_frames": self.damaged_frames, "review": "needed" if self.review else "not needed",
+            "review_reasons": list(self.review),
         }
 
 
@@ -118,11 +132,15 @@ def anonymize_methods(
     outputs: method name -> output .mp4 path (e.g. {"reencode": a, "blur": b}). Each method
     gets the regions of its own sources only (faces, head, body ...). frame_sink(method,
     index, t, rgb) receives each anonymized frame before encoding. Returns name -> result.
+    A damaged input raises DamagedInputError unless ``config.accept_damaged`` (see
+    :mod:`anonymotion.pipeline.damage`); temporaries a killed run left for these outputs are
+    removed first.
     """
     path = Path(path)
     config = (config or AnonymizeConfig()).validated()
     for output in outputs.values():
         check_output(path, Path(output))
+        remove_dead_temps(output_files(Path(output)))
     info = probe(path, config.limits)
     methods = build_methods(list(outputs), config)
     wanted = {name: method_sources(m, config) for name, m in methods.items()}
@@ -142,13 +160,18 @@ def anonymize_methods(
     total = info.frame_count or int(round(info.duration * info.fps)) or 0
     done = 0
     started = time.monotonic()
+    damage = DecodeDamage()
+    coverage = Coverage()
 
     def emit(frame: Frame, found: dict[str, Regions]) -> None:
         nonlocal done
         h, w = frame.rgb.shape[:2]
+        coverage.add(found)
         for name, out in outs.items():
             regions = select(found, out.sources, h, w)
             rgb = out.apply(frame, regions)
+            if frame.damaged:
+                rgb = cover_whole(rgb)
             if frame_sink is not None:
                 frame_sink(name, frame.index, frame.t, rgb)
             if recovery is not None and name == config.method:
@@ -162,7 +185,8 @@ def anonymize_methods(
         for name, output in outputs.items():
             outs[name] = MethodOutput(name, methods[name], Path(output), wanted[name], info, config, audio)
         if config.recoverable:
-            from anonymotion.recovery.sidecar import RecoveryWriter, load_key
+            from anonymotion.recovery.sidecar import load_key
+            from anonymotion.recovery.writer import RecoveryWriter
 
             key = load_key(config.key_file, config.passphrase_env)
             recovery = RecoveryWriter(sidecar(Path(outputs[config.method]), "recovery"), key, info)
@@ -173,9 +197,14 @@ def anonymize_methods(
                     out.writer.write_audio(af)
         if progress is not None:
             progress(0, total)
-        for frame in iter_frames(path, info, audio_sink=audio_sink):
+        frames = iter_frames(path, info, audio_sink=audio_sink, damage=damage)
+        for frame in frames:
+            if frame.damaged and not config.accept_damaged:
+                raise refuse(path, frames, damage)
             for ready, found in stream.push(frame):
                 emit(ready, found)
+        if damage and not config.accept_damaged:  # only lost packets, no damaged frame after them
+            raise refuse(path, frames, damage)
         for ready, found in stream.flush():
             emit(ready, found)
         for out in outs.values():
@@ -192,13 +221,19 @@ def anonymize_methods(
         stream.close()
     elapsed = time.monotonic() - started
     results: dict[str, AnonymizeResult] = {}
+    pose_ran = "head" in source_names
     for name, out in outs.items():
         result = AnonymizeResult(
             input=path, output=out.output, method=name, regions_path=out.regions_path,
             manifest_path=sidecar(out.output, "manifest.json"), frames=out.frames, faces=out.detected,
             held=out.held, tracks=len(out.tracks),
             gaps=[g for g in stream.gaps if g["source"] in out.sources],
+            frames_in=coverage.frames, damaged_frames=damage.count,
+            damage=damage.to_json(COVER) if damage else None,
+            review=coverage.reasons(out.sources, pose_ran),
         )
+        for reason in result.review:
+            log.info("%s: review needed (%s): %s", path, name, reason)
         if config.audit and name == config.method:
             result.audit = _audit(path, result.output, config)
         write_manifest(result, config.with_overrides(method=name), info_dict(info), elapsed)

@@ -10,19 +10,25 @@ import numpy as np
 
 from anonymotion.config import AnonymizeConfig
 from anonymotion.detect.sources import make_sources
-from anonymotion.errors import ConfigError
+from anonymotion.errors import ConfigError, InputError
 from anonymotion.io.images import read_image, write_image
 from anonymotion.io.writer import commit_file, temp_path_for
 from anonymotion.pipeline.anonymize import AnonymizeResult, Progress, build_methods, method_sources
 from anonymotion.pipeline.manifest import write_manifest
-from anonymotion.pipeline.outputs import check_output, sidecar
+from anonymotion.pipeline.outputs import check_output, output_files, sidecar
+from anonymotion.pipeline.review import nothing_found
+from anonymotion.io.temps import remove_dead_temps
 from anonymotion.pipeline.stream import select
 
 
-def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
-                     progress: Progress | None) -> AnonymizeResult:
+def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress: Progress | None = None, *,
+                    regions: Regions | None = None, expected_size: tuple[int, int] | None = None,
+                    note: dict | None = None) -> AnonymizeResult:
     """Images: detect, apply, write pixels only (no metadata), plus regions and manifest.
 
+    regions: regions given by the caller (e.g. heads from COCO annotations) instead of running
+    the method's region sources; expected_size: (width, height) the regions were made for (an
+    image of another size is refused); note: extra facts for the manifest (``"source"`` key).
     Options that only make sense for videos are refused rather than ignored.
     """
     if config.recoverable:
@@ -32,20 +38,20 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
     if config.keep_audio:
         raise ConfigError(path, "--keep-audio does not apply to an image")
     check_output(path, output)
+    remove_dead_temps(output_files(output))
     rgb = read_image(path)
+    h, w = rgb.shape[:2]
+    if expected_size is not None and (w, h) != tuple(expected_size):
+        raise InputError(path, f"image is {w}x{h} px but its regions were made for {expected_size[0]}x"
+                               f"{expected_size[1]}; they would not fit it")
     methods = build_methods([config.method], config)
     method = methods[config.method]
-    names = method_sources(method, config)
-    try:
-        sources = make_sources(names, config)
-    except ValueError as exc:
-        raise ConfigError(None, str(exc)) from None
-    try:
-        h, w = rgb.shape[:2]
-        regions = select({n: s.detect(rgb, 0.0) for n, s in zip(names, sources)}, names, h, w)
-    finally:
-        for s in sources:
-            s.close()
+    review = []
+    if regions is None:
+        names = method_sources(method, config)
+        regions = _detect(rgb, names, config)
+        if names and not len(regions) and not (regions.mask is not None and regions.mask.any()):
+            review.append(nothing_found(names, 1))
     ids = np.arange(len(regions), dtype=np.int64)
     regions = replace(regions, track_ids=ids)
     try:
@@ -63,7 +69,21 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
         progress(1, 1)
     result = AnonymizeResult(input=path, output=output, method=config.method, regions_path=regions_path,
                              manifest_path=sidecar(output, "manifest.json"), frames=1,
-                             faces=len(regions), held=0, tracks=len(regions))
+                             faces=len(regions), held=0, tracks=len(regions), frames_in=1, review=review)
     info = {"width": w, "height": h, "frames": 1, "streams": ["image"]}
-    write_manifest(result, config, info, 0.0)
+    write_manifest(result, config, info, 0.0, note=note)
     return result
+
+
+def _detect(rgb: np.ndarray, names: tuple[str, ...], config: AnonymizeConfig) -> Regions:
+    """The regions of the named sources in one image."""
+    try:
+        sources = make_sources(names, config)
+    except ValueError as exc:
+        raise ConfigError(None, str(exc)) from None
+    try:
+        h, w = rgb.shape[:2]
+        return select({n: s.detect(rgb, 0.0) for n, s in zip(names, sources)}, names, h, w)
+    finally:
+        for s in sources:
+            s.close()

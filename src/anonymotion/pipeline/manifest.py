@@ -2,7 +2,8 @@
 
 Records the input's SHA-256, the method and every parameter, library versions, the
 streams, tag names and chapters dropped (tag *values* never: they may identify someone),
-frames in and out, and regions detected and held.
+frames in (decoded) and out, regions detected and held, the damaged input frames (each covered
+whole; ``--accept-damaged``) and whether a person should review the output (``review``, with reasons).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def info_dict(info: Any) -> dict[str, Any]:
 
 
 def write_manifest(result: "AnonymizeResult", config: AnonymizeConfig, info: dict[str, Any],
-                    elapsed: float) -> None:
-    """Write ``*.manifest.json`` for ``result`` (atomically)."""
+                   elapsed: float, note: dict[str, Any] | None = None) -> None:
+    """Write ``*.manifest.json`` for ``result`` (atomically); ``note``: extra top-level facts."""
     dropped: dict[str, Any] = {}
     try:
         src = describe_container(result.input) if not is_image(result.input) else None
@@ -62,8 +63,11 @@ def write_manifest(result: "AnonymizeResult", config: AnonymizeConfig, info: dic
         "output": {"name": result.output.name, "sha256": sha256_file(result.output)},
         "method": result.method,
         "parameters": config.to_json(),
-        "frames_in": info.get("frames"),
+        "frames_in": result.frames_in if result.frames_in is not None else info.get("frames"),
         "frames_out": result.frames,
+        "damaged": result.damage,
+        "review": "needed" if result.review else "not needed",
+        "review_reasons": list(result.review),
         "regions": {"detected": result.faces, "held": result.held, "tracks": result.tracks,
                     "gaps_filled": len(result.gaps)},
         "dropped": dropped,
@@ -71,6 +75,7 @@ def write_manifest(result: "AnonymizeResult", config: AnonymizeConfig, info: dic
         "versions": library_versions(),
         "seconds": round(elapsed, 3),
         "audit": result.audit,
+        **(note or {}),
     }
     tmp = temp_path_for(result.manifest_path)
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")

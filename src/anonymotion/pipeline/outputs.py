@@ -14,7 +14,7 @@ import numpy as np
 
 from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import ConfigError
-from anonymotion.io.images import is_image
+from anonymotion.io.naming import output_name
 from anonymotion.io.writer import VideoWriter, commit_file, ensure_writable_dir, temp_path_for
 from anonymotion.methods.base import Method
 from anonymotion.types import Frame, Regions, VideoInfo
@@ -22,13 +22,21 @@ from anonymotion.types import Frame, Regions, VideoInfo
 
 def default_output(path: Path) -> Path:
     """``clip.mov`` -> ``clip_anonymized.mp4`` beside it; images keep their format."""
-    suffix = path.suffix.lower() if is_image(path) else ".mp4"
-    return path.with_name(f"{path.stem}_anonymized{suffix}")
+    return path.with_name(output_name(path))
 
 
 def sidecar(output: Path, kind: str) -> Path:
     """``out.mp4`` -> ``out.<kind>`` (regions.jsonl, manifest.json, recovery)."""
     return output.with_name(f"{output.stem}.{kind}")
+
+
+#: Sidecars a run may write beside an output (``out.<kind>``).
+SIDECARS = ("regions.jsonl", "manifest.json", "recovery", "keypoints.csv", "audit.json")
+
+
+def output_files(output: Path) -> list[Path]:
+    """Every file a run may write for ``output``: the output itself and its sidecars."""
+    return [output] + [sidecar(output, kind) for kind in SIDECARS]
 
 
 def check_output(path: Path, output: Path) -> None:
@@ -46,7 +54,7 @@ class MethodOutput:
     def __init__(self, name: str, method: Method, output: Path, sources: tuple[str, ...],
                  info: VideoInfo, config: AnonymizeConfig, audio: dict | None) -> None:
         self.name, self.method, self.output, self.sources = name, method, output, sources
-        self.frames = self.detected = self.held = 0
+        self.frames = self.detected = self.held = self.damaged = 0
         self.tracks: set[tuple[str, int]] = set()
         self.regions_path = sidecar(output, "regions.jsonl")
         self.writer = VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps,
@@ -66,8 +74,11 @@ class MethodOutput:
         self.held += sum(1 for s in regions.sources if s == "held")
         self.detected += sum(1 for s in regions.sources if s != "held")
         self.tracks.update((s, int(i)) for s, i in zip(regions.sources, regions.track_ids) if i >= 0)
-        self._log.write(json.dumps({"frame": frame.index, "t": round(frame.t, 6),
-                                    "regions": regions.to_records()}) + "\n")
+        record = {"frame": frame.index, "t": round(frame.t, 6), "regions": regions.to_records()}
+        if frame.damaged:  # the frame was covered whole: its regions could not be trusted
+            record.update(damaged=True, cover="whole frame")
+            self.damaged += 1
+        self._log.write(json.dumps(record) + "\n")
         self.writer.write(rgb, frame.pts if frame.pts is not None else frame.index)
 
     def close(self) -> None:

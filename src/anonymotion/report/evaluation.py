@@ -43,6 +43,14 @@ def write_evaluation_outputs(result: "EvaluationResult") -> dict[str, Path]:
                           title=Path(video).name)
         plots[video] = [("angle RMSE per method", p1), ("keypoint EPE per method (mean ± SD)", p2),
                         ("joint angles over time", p3)]
+        if first.gait.get("cycles_ref"):
+            from anonymotion.report.gait import bland_altman_plot
+
+            p4 = bland_altman_plot(out / "plots" / f"{stem}_bland_altman.png",
+                                   {lab: by_label[lab].gait.get("rows", []) for lab in labels},
+                                   title=f"{Path(video).name}: gait outcomes per cycle, method − original")
+            plots[video].append(("Bland–Altman of gait outcomes per cycle (bias solid, 95 % limits of agreement "
+                                 "dashed, grey band: the outcome's limit)", p4))
     result.report_path = out / "report.html"
     files["html"] = write_report(result.report_path, result, plots)
     files["json"] = write_json(out / "evaluation.json", result.to_json())

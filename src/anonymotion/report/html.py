@@ -96,6 +96,7 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
             ("angle", "angle"), ("method", "method"), ("rmse", "RMSE °"), ("control_rmse", "control RMSE °"),
             ("excess_rmse", "excess °"), ("sd", "SD °"), ("control_sd", "control SD °"),
             ("sd_change", "|ΔSD| °"), ("within_5deg_pct", "within 5° %"), ("verdict", "verdict")]))
+        parts.append(_gait_section(result, video))
         cols = [("angle", "angle")]
         for lab in labels:
             cols += [(f"{lab}_rmse", f"{lab} RMSE °"), (f"{lab}_sd", f"{lab} SD °")]
@@ -130,6 +131,54 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
             ("friedman_note", "note")], digits=4))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _gait_section(result: "EvaluationResult", video: str) -> str:
+    """Clinical gait outcomes: agreement per outcome and method, or why there is none."""
+    from anonymotion.evaluation.judge import GAIT_RULE
+
+    by_label = result.results.get(video, {})
+    first = next(iter(by_label.values()), None)
+    g = first.gait if first is not None else {}
+    head = "<h3>Clinical gait outcomes per cycle: agreement with the original</h3>"
+    if not g.get("cycles_ref"):
+        note = g.get("note_ref") or "no gait cycles"
+        return head + f"<p class='note'>No gait cycle was found in the original ({html.escape(note)}), so cadence, " \
+                      "step and stride times, stance and range of motion are not judged.</p>"
+    order = [d.name for _, d in _gait_limits(all_outcomes=True)]
+    rows = sorted((r for r in result.tables.get("gait", []) if r["video"] == video),
+                  key=lambda r: (order.index(r["outcome"]) if r["outcome"] in order else len(order),
+                                 result.methods.index(r["method"]) if r["method"] in result.methods else 99))
+    for r in rows:
+        r["icc_ci"] = "–" if r.get("icc_low") is None or not math.isfinite(r["icc_low"]) else \
+            f"{r['icc_low']:.2f}–{r['icc_high']:.2f}"
+    limits = ", ".join(f"{label} {d.limit:g} {d.unit}" for label, d in _gait_limits())
+    return head + f"<p class='note'>{g['cycles_ref']} cycles in the original (2D, image plane; heel strike and " \
+        "toe off by the Zeni et al. 2008 method), paired with each video's cycles by time. Bland–Altman bias and " \
+        "95 % limits of agreement (bias ± 1.96 SD of method − original); ICC(3,1) with its 95 % CI (F " \
+        f"distribution; needs at least 2 paired cycles). Verdict: {html.escape(GAIT_RULE)}. Limits: " \
+        f"{html.escape(limits)}; time limits are at least one frame.</p>" + _table(rows, [
+            ("outcome", "outcome"), ("method", "method"), ("unit", "unit"), ("n_reference", "cycles (original)"),
+            ("n_pairs", "paired"), ("lost", "lost"), ("bias", "bias"), ("loa_low", "LoA low"),
+            ("loa_high", "LoA high"), ("icc", "ICC(3,1)"), ("icc_ci", "95 % CI"), ("limit", "limit"),
+            ("verdict", "verdict")], row_class=lambda r: "control" if r.get("method") == "reencode" else "", digits=3)
+
+
+def _gait_limits(all_outcomes: bool = False) -> list[tuple[str, object]]:
+    """(label, OutcomeDef) once per kind of limit: every joint's ROM, peak and peak time share
+    theirs (every outcome, in table order, with ``all_outcomes``)."""
+    from anonymotion.kinematics.gait_outcomes import JOINTS, OUTCOMES
+
+    if all_outcomes:
+        return [(d.name, d) for d in OUTCOMES]
+    seen, out = set(), []
+    for d in OUTCOMES:
+        joint = d.name.split("_", 1)[0]
+        key = d.name.split("_", 1)[1] if joint in JOINTS else d.name
+        if key not in seen:
+            seen.add(key)
+            out.append(("ROM" if key == "rom" else key.replace("_", " "), d))
+    return out
 
 
 def write_report(path: Path, result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]]) -> Path:

@@ -7,7 +7,10 @@ for the left and right knee and elbow, the angle's mean, SD and range in the ori
 the anonymized video, the mean confidence in each, the differences (RMSE, bias, SD, max,
 share of frames within 5°), the control's RMSE and SD, the excess over the control and the
 verdict of :func:`anonymotion.metrics.angles.verdict` ("ok", "sd", "fail", "n/a"). All
-angles are in degrees (2D, image plane; 0° = straight limb).
+angles are in degrees (2D, image plane; 0° = straight limb). ``gait``: the gait cycles found
+in each video and, for the outcomes in :data:`SHOWN_OUTCOMES`, the cycles paired, the
+Bland–Altman bias and 95 % limits of agreement, ICC(3,1) with its CI and the verdict of
+:func:`anonymotion.evaluation.judge.judge_outcome` against the control.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import numpy as np
 #: angles shown in the page, in this order
 SHOWN_ANGLES = ("left_knee", "right_knee", "left_elbow", "right_elbow")
 ACCEPT_DEG = 5.0
+#: gait outcomes shown in the page, in this order (outcomes.csv and report.html have them all)
+SHOWN_OUTCOMES = ("cadence", "stride_time", "step_time", "stance", "hip_rom", "knee_rom", "ankle_rom", "elbow_rom")
 
 
 def clean(value: Any) -> Any:
@@ -91,4 +96,21 @@ def summarize(result: Any, control: Any = None) -> dict[str, Any]:
     if control is not None:
         overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean")}
     return clean({"threshold": result.threshold, "overall": overall, "angles": angles,
-                  "all_angles": [{k: v for k, v in r.items()} for r in result.angles]})
+                  "all_angles": [{k: v for k, v in r.items()} for r in result.angles],
+                  "gait": gait_summary(result, control)})
+
+
+def gait_summary(result: Any, control: Any = None) -> dict[str, Any]:
+    """Cycles found and the judged agreement rows of :data:`SHOWN_OUTCOMES` (see module docstring)."""
+    from anonymotion.evaluation.judge import judge_outcome
+
+    g = getattr(result, "gait", None) or {}
+    c_rows = {r["outcome"]: r for r in (control.gait.get("rows", []) if control is not None else [])}
+    rows = []
+    for r in g.get("rows", []):
+        if r["outcome"] in SHOWN_OUTCOMES:
+            j = judge_outcome(r, c_rows.get(r["outcome"]) if control is not None else None)
+            rows.append({**j, "label": r["outcome"].replace("_", " ").replace("rom", "ROM").capitalize()})
+    rows.sort(key=lambda r: SHOWN_OUTCOMES.index(r["outcome"]))
+    return {"cycles_original": g.get("cycles_ref", 0), "cycles_anonymized": g.get("cycles_test", 0),
+            "note": g.get("note_ref", ""), "rows": rows}
