@@ -4,7 +4,10 @@ A track stores its five landmarks (eyes, nose tip, mouth corners; (5, 2) px in t
 relative to its box: x as a share of the box's width from its left edge, y of its height
 from its top. The box itself follows the face exactly (detected, interpolated or held);
 only the layout inside it is smoothed, so a synthetic face oriented from the landmarks
-keeps still while the detector's landmark estimates jitter by a few pixels.
+keeps still while the detector's landmark estimates jitter by a few pixels: exponentially,
+time constant :data:`LANDMARK_TAU` seconds. Between two detections they are interpolated;
+a held or dilated box carries the track's last ones; a detection without landmarks
+(BlazeFace) makes them unknown (NaN) again.
 """
 
 from __future__ import annotations

@@ -13,12 +13,8 @@ the frame's residual common shift. Then:
 - a new track is dilated backward by ``hold`` seconds (its first box, moved back with the
   scene's common motion), since faces appear before a detector fires.
 
-Face landmarks (when the detector gives them) travel with their box: a track keeps them
-as shares of its box's width and height, smoothed over time (exponentially, time constant
-:data:`~anonymotion.track.landmarks.LANDMARK_TAU` seconds, so an orientation or a face drawn from them does not flicker
-with the detector's jitter), interpolated between two detections and held or dilated with
-the box; detections without landmarks (BlazeFace) make them unknown (NaN) again. Detected
-regions therefore carry the track's smoothed landmarks, not the raw ones.
+Face landmarks travel with their box, smoothed, interpolated and held as described in
+:mod:`anonymotion.track.landmarks` (detected regions carry the track's smoothed landmarks).
 
 Regions added by the tracker have source ``"held"``; their boxes are grown by 25 % about
 the centre (a held box is a guess: shaky or non-linear motion between detections must stay
