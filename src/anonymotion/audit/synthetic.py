@@ -22,6 +22,8 @@ All functions take grey frames ((H, W) float32 luma 0-255) and boxes / landmarks
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 #: Share of the box's width and height (about its centre) the measures are taken on.
@@ -174,3 +176,58 @@ def identity_detail_left(orig: np.ndarray, anon: np.ndarray, box: np.ndarray,
     if energy <= 1e-6:
         return 0.0
     return max(0.0, float((go * ga).sum()) / energy)
+
+
+#: Likeness from which a face found in the output is the synthetic one (real faces measured
+#: <= 0.29 against it, the synthetic faces of ``replace`` 0.72-0.99: portrait, indoor_group,
+#: lab_single cam01/cam02 frame 0).
+SYNTHETIC_LIKENESS = 0.6
+
+
+def near(box: np.ndarray, landmarks: list[np.ndarray]) -> list[np.ndarray]:
+    """The (5, 2) landmark sets whose centroid lies inside ``box`` (x1, y1, x2, y2 px)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    out = []
+    for marks in landmarks:
+        m = np.asarray(marks, np.float64)
+        if np.isfinite(m).all():
+            cx, cy = m.mean(axis=0)
+            if x1 <= cx <= x2 and y1 <= cy <= y2:
+                out.append(m)
+    return out
+
+
+class RegionsLog:
+    """The landmarks an output's ``regions.jsonl`` logs per frame, read forward as frames come.
+
+    These are the placements the ``replace`` method drew its synthetic face at. The audit does
+    not take them on trust: a face counts as synthetic only if its pixels match the synthetic
+    face placed there (:func:`synthetic_likeness`).
+    """
+
+    def __init__(self, path: "str | os.PathLike[str]") -> None:
+        self.path = path
+        self._fh = open(path, encoding="utf-8")
+        self._next: dict | None = None
+
+    def landmarks(self, frame: int) -> list[np.ndarray]:
+        """(5, 2) px landmark sets logged for ``frame`` (frames asked in increasing order)."""
+        import json
+
+        while True:
+            if self._next is None:
+                line = self._fh.readline()
+                if not line:
+                    return []
+                self._next = json.loads(line)
+            index = int(self._next.get("frame", -1))
+            if index < frame:
+                self._next = None
+                continue
+            if index > frame:
+                return []
+            rec, self._next = self._next, None
+            return [np.asarray(r["landmarks"], np.float64) for r in rec.get("regions", []) if "landmarks" in r]
+
+    def close(self) -> None:
+        self._fh.close()

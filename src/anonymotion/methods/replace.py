@@ -54,7 +54,7 @@ from anonymotion.types import Regions
 RING = (0.7, 1.0)  # the face's border ring (shares of the face box's half-axes) its skin colour comes from
 FILL_SIGMA = 0.35  # Gaussian of the fill, as a share of the grown region's size
 COLOUR_TAU = 0.5  # seconds: time constant of a track's skin colour average
-EVIDENCE_TAU = 0.15  # seconds: time constant of a track's "is a face from the front or side" evidence
+EVIDENCE_TAU = 0.1  # seconds: time constant of a track's "is a face from the front or side" evidence
 ON, OFF = 0.6, 0.4  # evidence hysteresis: a face is drawn from ON until it falls to OFF
 FORGET = 2.0  # seconds after which an unseen track's state is dropped
 SIZE_WINDOW = 0.3  # seconds: a track's cover keeps the largest half-size it had over this window
@@ -68,6 +68,7 @@ class _TrackState:
     evidence: float
     drawn: bool
     yaw: float | None
+    t_evidence: float = 0.0  # time of the last detected (not held) region that updated the evidence
     sizes: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, (2,) half-size px) recent
 
 
@@ -120,7 +121,8 @@ class Replace(Lifecycle):
                 track = int(regions.track_ids[i])
                 fit = fit_face(marks[i], boxes[i], self._prefer_yaw(track))
                 fits[i], colour = self._decide(track, t, fit, float(regions.scores[i]),
-                                               self._colour(rgb, boxes[i], covers[i]))
+                                               self._colour(rgb, boxes[i], covers[i]),
+                                               detected=regions.sources[i] != "held")
                 colours.append(colour)
         faces = np.array([f is not None for f in fits], bool)
         # regions that get no face are covered exactly as ``blur`` covers them
@@ -174,27 +176,31 @@ class Replace(Lifecycle):
         fill = fill_from_surroundings(crop, excluded, sigma)
         out[y1:y2, x1:x2] = np.clip(weight * fill + (1 - weight) * crop, 0, 255).astype(np.uint8)
 
-    def _decide(self, track: int, t: float, fit: FaceFit | None, score: float,
-                colour: np.ndarray) -> tuple[FaceFit | None, np.ndarray]:
-        """(fit to draw or None, smoothed colour) for one region, updating its track's state."""
+    def _decide(self, track: int, t: float, fit: FaceFit | None, score: float, colour: np.ndarray,
+                detected: bool = True) -> tuple[FaceFit | None, np.ndarray]:
+        """(fit to draw or None, smoothed colour) for one region, updating its track's state.
+
+        Only detected regions add evidence: a held region repeats its track's last landmarks.
+        """
         evidence = 1.0 if fit is not None and fit.plausible and score >= self.min_score else 0.0
         state = self._tracks.get(track) if track >= 0 else None
         if state is None or state.evidence < 0:  # first sight of this face
             fresh = _TrackState(t=t, colour=colour, evidence=evidence, drawn=evidence >= ON,
-                                yaw=fit.yaw if fit is not None else None)
+                                yaw=fit.yaw if fit is not None else None, t_evidence=t)
             if state is not None:
                 fresh.sizes = state.sizes
             state = fresh
             if track >= 0:
                 self._tracks[track] = state
         else:
-            dt = max(0.0, t - state.t)
-            a_c = 1.0 - float(np.exp(-dt / COLOUR_TAU))
-            a_e = 1.0 - float(np.exp(-dt / EVIDENCE_TAU))
+            a_c = 1.0 - float(np.exp(-max(0.0, t - state.t) / COLOUR_TAU))
             state.colour = a_c * colour + (1 - a_c) * state.colour
-            state.evidence = a_e * evidence + (1 - a_e) * state.evidence
-            state.drawn = state.evidence >= (OFF if state.drawn else ON)
             state.t = t
+            if detected:
+                a_e = 1.0 - float(np.exp(-max(0.0, t - state.t_evidence) / EVIDENCE_TAU))
+                state.evidence = a_e * evidence + (1 - a_e) * state.evidence
+                state.drawn = state.evidence >= (OFF if state.drawn else ON)
+                state.t_evidence = t
             if fit is not None:
                 state.yaw = fit.yaw
         if not state.drawn or fit is None or abs(fit.yaw) > 60.0 or not np.isfinite(fit.scale):
