@@ -14,25 +14,15 @@ import pytest
 from anonymotion.cli import main
 from anonymotion.evaluation import (NoPersonError, VideoMismatchError, compare, evaluate, pose_video,
                                     write_pose_outputs)
-from anonymotion.io.video import iter_frames, probe
-from anonymotion.io.writer import VideoWriter
+from anonymotion.io.video import probe
 from anonymotion.report.tables import POSE_COLUMNS
+from kit import regions, trim_clip
 
-pytestmark = pytest.mark.slow
-
-
-def trim(src: Path, dst: Path, frames: int, transform=None) -> Path:
-    """The first ``frames`` frames of ``src`` (near-lossless crf 12), optionally transformed."""
-    info = probe(src)
-    with VideoWriter(dst, info.width, info.height, info.time_base, fps=info.fps, crf=12) as w:
-        for f in iter_frames(src, info, strict=False):
-            if f.index >= frames:
-                break
-            w.write(transform(f.rgb) if transform else f.rgb, f.pts)
-    return dst
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def pixelate_whole_frame(rgb: np.ndarray, cell: int = 24) -> np.ndarray:
+def pixelate_whole_frame(index: int, rgb: np.ndarray, cell: int = 24) -> np.ndarray:
+    """The whole frame pixelated into ``cell``-px cells (a transform for :func:`kit.trim_clip`)."""
     h, w = rgb.shape[:2]
     small = cv2.resize(rgb, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -47,11 +37,11 @@ def clips(shared_data, tmp_path_factory):
     made = {}
     for name, rel in (("cam01", "lab_single/cam01.mp4"), ("street", "street_720p50.avi")):
         src = shared_data(rel)
-        base = trim(src, out / f"{name}.mp4", 12)
+        base = trim_clip(src, out / f"{name}.mp4", 12)
         made[name] = {
             "base": base,
             "blur": anonymize(base, out / f"{name}_blur.mp4", method="blur").output,
-            "pixelated": trim(src, out / f"{name}_pix.mp4", 12, pixelate_whole_frame),
+            "pixelated": trim_clip(src, out / f"{name}_pix.mp4", 12, transform=pixelate_whole_frame),
         }
     return made
 
@@ -113,7 +103,7 @@ def test_pose_csv_columns_as_documented(clips, tmp_path):
 
 
 def test_different_length_and_no_person_are_clear_errors(clips, tmp_path, clip_factory):
-    short = trim(clips["cam01"]["base"], tmp_path / "short.mp4", 8)
+    short = trim_clip(clips["cam01"]["base"], tmp_path / "short.mp4", 8)
     with pytest.raises(VideoMismatchError, match=r"has 8 frames .* 12 frames"):
         compare(clips["cam01"]["base"], short)
     empty = clip_factory("empty.mp4", frames=8, size=(160, 120))
@@ -134,17 +124,25 @@ def test_cli_pose_and_compare(clips, tmp_path, capsys):
 
 
 def test_evaluate_with_reencode_control_on_cam02(shared_data, tmp_path):
-    clip = trim(shared_data("lab_single/cam02.mp4"), tmp_path / "cam02.mp4", 8)
+    clip = trim_clip(shared_data("lab_single/cam02.mp4"), tmp_path / "cam02.mp4", 8)
     result = evaluate([clip], ["blur", "pixelate"], tmp_path / "eval")
     assert result.methods == ["reencode", "blur", "pixelate"]
     overall = {r["method"]: r for r in result.tables["overall"]}
     assert set(overall) == {"reencode", "blur", "pixelate"}
-    assert overall["reencode"]["ptk_pct"] > 0  # the control itself is measured and reported
+    assert overall["reencode"]["ptk_pct"] == 100  # the control itself is measured and reported (all keypoints kept)
     verdicts = result.tables["verdicts"]
     assert {v["method"] for v in verdicts} == {"blur", "pixelate"}
     assert all(v["control_rmse"] == result.results[str(clip)]["reencode"].angle(v["angle"])["rmse"]
                or np.isnan(v["control_rmse"]) for v in verdicts)
-    assert all(v["verdict"] in ("ok", "sd", "fail", "n/a") for v in verdicts)
+    # judged on the 8 frames against the re-encode control (measured on cam02: knee and elbow RMSE
+    # excess -0.9° .. 0.1°, SD change -0.6° .. 0.9°): face blur and face pixelate leave the knees and
+    # elbows within the limits, and no angle of either moves 5° beyond what re-encoding does
+    judged = {(v["method"], v["angle"]): v for v in verdicts}
+    for method in ("blur", "pixelate"):
+        for angle in ("left_knee", "right_knee", "left_elbow", "right_elbow"):
+            v = judged[(method, angle)]
+            assert v["verdict"] == "ok" and v["n"] == v["control_n"] == 8, v
+    assert not [v for v in verdicts if v["verdict"] in ("fail", "n/a")]
     assert [r["angle"] for r in result.tables["angles"][:2]] == ["left_knee", "left_elbow"]
     html = (tmp_path / "eval" / "report.html").read_text()
     assert "reencode" in html and "Verdict" in html and "data:image/png;base64," in html
@@ -189,12 +187,8 @@ def _face_box(xy: np.ndarray, names: tuple[str, ...]) -> list[float]:
 def _blur(rgb: np.ndarray, boxes: list[list[float]]) -> np.ndarray:
     """The project's face blur (default strength) on the given boxes."""
     from anonymotion.methods.registry import make_method
-    from anonymotion.types import Regions
 
-    n = len(boxes)
-    regions = Regions(np.array(boxes, np.float32), np.ones(n, np.float32), np.arange(n, dtype=np.int64),
-                      ("test",) * n)
-    return make_method("blur").apply(rgb, regions)
+    return make_method("blur").apply(rgb, regions(*boxes, scores=1.0))
 
 
 @pytest.fixture(scope="module")
@@ -202,25 +196,23 @@ def occluded(shared_data, tmp_path_factory):
     """cam01 frames 0-23: base, crf-18 re-encode (control), face blurred, face + torso blurred from frame 12."""
     out = tmp_path_factory.mktemp("occluded")
     src = shared_data("lab_single/cam01.mp4")
-    base = trim(src, out / "base.mp4", 24)
+    base = trim_clip(src, out / "base.mp4", 24)
     ref = pose_video(base)
     names = ref.names
-    info = probe(base)
-    paths = {k: out / f"{k}.mp4" for k in ("control", "face", "torso")}
-    writers = {k: VideoWriter(p, info.width, info.height, info.time_base, fps=info.fps, crf=18)
-               for k, p in paths.items()}
-    for f in iter_frames(base, info):
-        xy = ref.xy[f.index]
-        face = _face_box(xy, names)
-        writers["control"].write(f.rgb, f.pts)
-        writers["face"].write(_blur(f.rgb, [face]), f.pts)
-        boxes = [face]
-        if f.index >= 12:  # a "face" on the chest, as CenterFace found on cam01 after 1.2 s
-            quad = _part(xy, names, ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+
+    def face(i: int, rgb: np.ndarray) -> np.ndarray:
+        return _blur(rgb, [_face_box(ref.xy[i], names)])
+
+    def torso(i: int, rgb: np.ndarray) -> np.ndarray:
+        boxes = [_face_box(ref.xy[i], names)]
+        if i >= 12:  # a "face" on the chest, as CenterFace found on cam01 after 1.2 s
+            quad = _part(ref.xy[i], names, ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
             boxes.append([*quad.min(axis=0), *quad.max(axis=0)])
-        writers["torso"].write(_blur(f.rgb, boxes), f.pts)
-    for w in writers.values():
-        w.close()
+        return _blur(rgb, boxes)
+
+    paths = {"control": trim_clip(base, out / "control.mp4", crf=18),
+             "face": trim_clip(base, out / "face.mp4", crf=18, transform=face),
+             "torso": trim_clip(base, out / "torso.mp4", crf=18, transform=torso)}
     return base, paths
 
 
@@ -275,15 +267,7 @@ def test_face_blur_leaves_the_participants_body_intact(shared_data, tmp_path):
     from anonymotion.pipeline import anonymize
     from anonymotion.pose.alteration import ALTERED_SHARE, body_alteration
 
-    src = shared_data("lab_single/cam01.mp4")
-    info = probe(src)
-    seg = tmp_path / "seg.mp4"
-    with VideoWriter(seg, info.width, info.height, info.time_base, fps=info.fps, crf=12) as w:
-        for f in iter_frames(src, info):
-            if f.index >= 92:
-                break
-            if f.index >= 80:
-                w.write(f.rgb, f.pts)
+    seg = trim_clip(shared_data("lab_single/cam01.mp4"), tmp_path / "seg.mp4", 12, start=80)
     blurred = anonymize(seg, tmp_path / "seg_blur.mp4", method="blur").output
     share = body_alteration(seg, blurred, pose_video(seg))
     assert np.isfinite(share).all()

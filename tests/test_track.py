@@ -7,15 +7,14 @@ import pytest
 
 from anonymotion.track.regions import HELD_SCALE, RegionTracker, detect_every, iou_matrix, match
 from anonymotion.types import Regions
+from kit import regions
 
 FPS = 25.0
 
 
 def dets(*boxes: tuple[float, float, float, float], source: str = "centerface") -> Regions:
-    b = np.asarray(boxes, np.float32).reshape(-1, 4)
-    n = len(b)
-    return Regions(boxes=b, scores=np.full((n,), 0.9, np.float32),
-                   track_ids=np.full((n,), -1, np.int64), sources=(source,) * n)
+    """One frame's detections as a detector reports them: score 0.9, untracked (id -1)."""
+    return regions(*boxes, track_ids=-1, source=source)
 
 
 def run(tracker: RegionTracker, per_frame: list[Regions | None]) -> dict[int, Regions]:
@@ -196,6 +195,7 @@ def test_detect_every_keeps_detections_close_in_time() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # the face detector over a real clip
 def test_detecting_every_third_frame_still_covers_the_street_faces(shared_data) -> None:
     """Real video: faces the detector finds on frames it skipped stay inside tracked regions."""
     import av

@@ -15,7 +15,8 @@ import sys
 from anonymotion import __version__
 from anonymotion.errors import AnonymotionError
 
-COMMANDS = ("anonymize", "pose", "compare", "evaluate", "outcomes", "audit", "keygen", "recover", "batch", "serve")
+COMMANDS = ("anonymize", "pose", "compare", "evaluate", "outcomes", "triangulate", "audit", "keygen", "recover",
+            "batch", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,8 @@ from anonymotion.audit.metadata import ALLOWED_TAGS, scan_metadata, tag_allowed
 from anonymotion.errors import InputError
 from anonymotion.io.writer import MANDATORY_TAGS, VideoWriter
 
+pytestmark = pytest.mark.timeout(120)  # small videos
+
 
 def _clean_video(path: Path, frames: int = 4, size: tuple[int, int] = (64, 48)) -> Path:
     with VideoWriter(path, size[0], size[1], Fraction(1, 1000), fps=25) as w:

@@ -1,16 +1,13 @@
-"""Fixtures of the batch tests: one 2-worker Dask LocalCluster per module, short real clips."""
+"""Fixtures of the batch tests: one 2-worker Dask LocalCluster per module, a COCO annotation file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import json
 from types import SimpleNamespace
 
-import av
-import numpy as np
 import pytest
 
 
@@ -28,33 +25,6 @@ def dask_client() -> Iterator[object]:
     finally:
         client.close()
         cluster.close()
-
-
-def cut_clip(src: Path, dst: Path, frames: int, scale: float = 0.5) -> Path:
-    """The first ``frames`` frames of a real video, scaled by ``scale``, as H.264 (a test input)."""
-    with av.open(str(src)) as inp:
-        stream = inp.streams.video[0]
-        rate = stream.average_rate or Fraction(30)
-        out = av.open(str(dst), "w")
-        vs = None
-        for n, frame in enumerate(inp.decode(stream)):
-            if n >= frames:
-                break
-            rgb = frame.to_ndarray(format="rgb24")
-            if vs is None:
-                h, w = rgb.shape[:2]
-                vs = out.add_stream("libx264", rate=rate)
-                vs.width, vs.height, vs.pix_fmt = int(w * scale) // 2 * 2, int(h * scale) // 2 * 2, "yuv420p"
-                vs.options = {"crf": "12"}
-            import cv2
-
-            small = cv2.resize(rgb, (vs.width, vs.height), interpolation=cv2.INTER_AREA)
-            for packet in vs.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(small), format="rgb24")):
-                out.mux(packet)
-        for packet in vs.encode(None):
-            out.mux(packet)
-        out.close()
-    return dst
 
 
 # --------------------------------------------------------------------------- COCO annotations
@@ -116,9 +86,3 @@ def coco() -> SimpleNamespace:
     """``coco.write(path, sizes=None)`` writes the annotation file; ``coco.FACES[name]``: boxes inside
     annotated heads; ``coco.BACKGROUND[name]``: a box far from every head."""
     return SimpleNamespace(write=write_coco, FACES=FACES, BACKGROUND=BACKGROUND)
-
-
-@pytest.fixture
-def cut() -> object:
-    """``cut(src, dst, frames, scale)``: see :func:`cut_clip`."""
-    return cut_clip

@@ -43,7 +43,7 @@ def test_report_pools_videos_and_tests_methods(tmp_path: Path) -> None:
     raw: dict[str, list[np.ndarray]] = {"reencode": [], "blur": [], "pixelate": []}
     for v in range(6):
         ev = {}
-        for method, scale in (("reencode", 1.0), ("blur", 1.5), ("pixelate", 6.0)):
+        for method, scale in (("reencode", 1.0), ("blur", 1.5), ("pixelate", 4.0)):
             d = rng.normal(0.2, scale, 40 + 5 * v)
             raw[method].append(d)
             ev[method] = _summary(d, np.abs(rng.normal(0, scale, 40)))
@@ -60,8 +60,11 @@ def test_report_pools_videos_and_tests_methods(tmp_path: Path) -> None:
         allv = np.concatenate(ds)
         assert float(rows[method]["rmse"]) == pytest.approx(np.sqrt(np.mean(allv ** 2)), abs=1e-3)
         assert float(rows[method]["sd"]) == pytest.approx(allv.std(ddof=1), abs=1e-3)
-    # judged by the excess over the re-encode control: blur within the limits, pixelate's SD much larger
-    assert rows["blur"]["verdict"] == "ok" and rows["pixelate"]["verdict"] in ("sd", "fail")
+    # judged by the excess over the re-encode control (pooled over the 6 videos): blur's RMSE and SD
+    # grow by ~0.5° (within 5° and 1.27°): ok; pixelate's RMSE grows by ~3° (within 5°) but its SD by
+    # ~3° (over 1.27°): "sd", not "fail"
+    assert rows["blur"]["verdict"] == "ok", rows["blur"]
+    assert 2 < float(rows["pixelate"]["excess_rmse"]) < 4 and rows["pixelate"]["verdict"] == "sd", rows["pixelate"]
     assert float(rows["pixelate"]["excess_rmse"]) == pytest.approx(
         float(rows["pixelate"]["rmse"]) - float(rows["reencode"]["rmse"]), abs=2e-3)
     with open(tmp_path / "report_stats.csv") as fh:

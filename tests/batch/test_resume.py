@@ -8,12 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
+import pytest
 
 from anonymotion.batch.state import MANIFEST_NAME, TEMP_NAME
+from kit import wait_until
+
+pytestmark = pytest.mark.timeout(600)  # batch runs in subprocesses
 
 N_CLIPS = 4
 FRAMES = 90
@@ -41,16 +44,18 @@ def test_killed_run_resumes_without_duplicates(tmp_path: Path, clip_factory) -> 
     out = tmp_path / "out"
 
     first = run_cli([str(src), str(out), "--workers", "1", "--crf", "30"])
-    while not done_keys(out):
+    def one_done() -> dict[str, dict]:
         assert first.poll() is None, f"the run ended before it could be interrupted: {first.communicate()}"
-        time.sleep(0.05)
+        return done_keys(out)
+
+    wait_until(one_done, 240, interval=0.05, what="the first clip finished")
     os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    first.wait(timeout=30)
     before = done_keys(out)
     assert 1 <= len(before) < N_CLIPS, "the kill came too late to test anything"
 
     second = run_cli([str(src), str(out), "--workers", "1", "--crf", "30"])
-    stdout, stderr = second.communicate()
+    stdout, stderr = second.communicate(timeout=240)
     assert second.returncode == 1, stderr  # broken.mov still fails, and says so
     assert "broken.mov" in stderr and "1 of 5 input(s) failed" in stderr
     assert f"{len(before)} already done" in stdout and "dashboard http://127.0.0.1:" in stdout

@@ -13,6 +13,9 @@ from PIL import Image
 from anonymotion.detect import centerface
 from anonymotion.detect.faces import DETECTORS, make_face_detector, merge_regions
 from anonymotion.types import Regions
+from kit import regions
+
+pytestmark = pytest.mark.timeout(300)  # face detection models
 
 # Landmarks of the one face in portrait.jpg (516 x 640), read off the image by eye:
 # both eyes and the mouth. A box "around the face" contains all three.
@@ -155,13 +158,8 @@ def test_patched_model_has_dynamic_input_and_no_weights_as_inputs() -> None:
 
 
 def test_merge_keeps_the_better_of_overlapping_boxes() -> None:
-    def regions(boxes: list[list[float]], scores: list[float], source: str) -> Regions:
-        n = len(boxes)
-        return Regions(np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(scores, np.float32),
-                       np.full((n,), -1, np.int64), (source,) * n)
-
-    a = regions([[0, 0, 10, 10], [50, 50, 60, 60]], [0.9, 0.4], "centerface")
-    b = regions([[1, 1, 11, 11], [100, 100, 120, 120]], [0.8, 0.7], "blazeface")
+    a = regions((0, 0, 10, 10), (50, 50, 60, 60), scores=[0.9, 0.4], track_ids=-1, source="centerface")
+    b = regions((1, 1, 11, 11), (100, 100, 120, 120), scores=[0.8, 0.7], track_ids=-1, source="blazeface")
     m = merge_regions([a, b])
     assert len(m) == 3
     assert sorted(m.sources) == ["blazeface", "centerface", "centerface"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from anonymotion.io.temps import dead_temps, remove_dead_temps, temp_path_for
+from kit import wait_until
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -37,11 +38,11 @@ def test_sigkill_then_rerun_leaves_no_part_file(clip_factory, tmp_path: Path) ->
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while not (out_dir.exists() and any(p.name.endswith(".part.mp4") for p in out_dir.iterdir())):
+        def writing() -> bool:
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never started writing"
-            time.sleep(0.02)
+            return out_dir.exists() and any(p.name.endswith(".part.mp4") for p in out_dir.iterdir())
+
+        wait_until(writing, 120, interval=0.02, what="the run started writing")
         time.sleep(0.3)  # mid-run: frames are being encoded
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

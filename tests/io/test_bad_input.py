@@ -10,6 +10,8 @@ import pytest
 
 from anonymotion.cli import main
 
+pytestmark = pytest.mark.timeout(120)  # video files
+
 
 def _run(capsys, *argv: str) -> tuple[int, str]:
     code = main(["anonymize", "--quiet", *argv])

@@ -8,21 +8,14 @@ import pytest
 from anonymotion.kinematics.angles import ANGLE_NAMES_2D, angle_difference, angles_2d
 from anonymotion.kinematics.angles3d import ANGLE_NAMES_3D, angles_3d
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as N
+from kit import standing_person
 
 
 def _standing_2d() -> tuple[np.ndarray, np.ndarray]:
-    """A person facing the camera, arms hanging, legs straight (pixels, y down)."""
-    xy = np.full((33, 2), np.nan, np.float32)
-    put = {"left_shoulder": (120, 100), "right_shoulder": (80, 100), "left_elbow": (120, 150),
-           "right_elbow": (80, 150), "left_wrist": (120, 200), "right_wrist": (80, 200),
-           "left_hip": (120, 200), "right_hip": (80, 200), "left_knee": (120, 260),
-           "right_knee": (80, 260), "left_ankle": (120, 320), "right_ankle": (80, 320),
-           "left_foot_index": (135, 320), "right_foot_index": (65, 320),
-           "left_ear": (110, 70), "right_ear": (90, 70), "nose": (100, 75)}
-    for k, v in put.items():
-        xy[N.index(k)] = v
-    score = np.where(np.isfinite(xy[:, 0]), 0.9, 0.0).astype(np.float32)
-    return xy, score
+    """The kit's upright person facing the camera (arms hanging, legs straight; torso 100 px)
+    with score 0.9 on every keypoint."""
+    xy = standing_person(cx=100, hip_y=200, torso=100)
+    return xy, np.full(len(xy), 0.9, np.float32)
 
 
 def _col(name):
@@ -45,10 +38,10 @@ def test_straight_limbs_are_zero_flexion_and_right_angle_knee_is_90():
     assert ang[0, _col("neck")] == pytest.approx(0, abs=1e-6)
     assert conf[0, _col("left_knee")] == pytest.approx(0.9)
     # bend the left knee to a right angle: ankle straight forward (image right) of the knee
-    xy[N.index("left_ankle")] = (180, 260)
-    # raise the right arm to horizontal, elbow bent 90 degrees up
-    xy[N.index("right_elbow")] = (30, 100)
-    xy[N.index("right_wrist")] = (30, 50)
+    xy[N.index("left_ankle")] = xy[N.index("left_knee")] + (60, 0)
+    # raise the right arm to horizontal (to image left), elbow bent 90 degrees up
+    xy[N.index("right_elbow")] = xy[N.index("right_shoulder")] + (-50, 0)
+    xy[N.index("right_wrist")] = xy[N.index("right_elbow")] + (0, -50)
     ang, conf, _ = angles_2d(xy[None], score[None], N)
     assert ang[0, _col("left_knee")] == pytest.approx(90)
     assert ang[0, _col("right_shoulder")] == pytest.approx(90)

@@ -7,12 +7,9 @@ import pytest
 
 from anonymotion.methods.registry import make_method
 from anonymotion.detect.bodies import dilate_mask
-from anonymotion.types import Regions
+from kit import detect_once, regions
 
-
-def _mask_regions(mask: np.ndarray) -> Regions:
-    e = Regions.empty()
-    return Regions(e.boxes, e.scores, e.track_ids, e.sources, mask=mask)
+pytestmark = pytest.mark.timeout(300)  # the segmentation and pose models
 
 
 def test_body_methods_change_exactly_the_mask():
@@ -22,11 +19,11 @@ def test_body_methods_change_exactly_the_mask():
     mask[40:180, 50:100] = True
     mask[60:80, 20:130] = True  # arms
     for name in ("body-blur", "body-pixelate", "body-block"):
-        out = make_method(name).apply(rgb, _mask_regions(mask))
+        out = make_method(name).apply(rgb, regions(mask=mask))
         changed = np.any(out != rgb, axis=2)
         assert changed[mask].mean() > 0.95, name
         assert not changed[~mask].any(), name
-    block = make_method("body-block").apply(rgb, _mask_regions(mask))
+    block = make_method("body-block").apply(rgb, regions(mask=mask))
     assert (block[mask] == 0).all()
 
 
@@ -35,10 +32,10 @@ def test_strength_is_settable():
     rgb = rng.integers(0, 256, (200, 150, 3), dtype=np.uint8)
     mask = np.zeros((200, 150), bool)
     mask[20:190, 30:120] = True
-    regions = _mask_regions(mask)
+    body = regions(mask=mask)  # a pixel mask, no boxes
 
     def detail(name: str, **kw) -> float:
-        return float(make_method(name, **kw).apply(rgb, regions)[60:150, 50:100].astype(float).std())
+        return float(make_method(name, **kw).apply(rgb, body)[60:150, 50:100].astype(float).std())
 
     assert detail("body-blur", strength=0.01) > detail("body-blur") > detail("body-blur", strength=0.1)
     assert detail("body-pixelate", blocks=40) > detail("body-pixelate") > detail("body-pixelate", blocks=4)
@@ -66,12 +63,8 @@ def _keypoints(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_body_mask_covers_the_person_in_a_lab_frame(lab_back):
     from anonymotion.detect.bodies import BodySource
 
-    source = BodySource()
-    try:
-        regions = source.detect(lab_back, 0.0)
-    finally:
-        source.close()
-    mask = regions.mask
+    person = detect_once(BodySource(), lab_back)
+    mask = person.mask
     assert mask is not None and mask.shape == lab_back.shape[:2]
     xy, score = _keypoints(lab_back)  # the pose model's keypoints as an independent check
     seen = (score >= 0.5) & np.isfinite(xy).all(axis=1)
@@ -80,7 +73,7 @@ def test_body_mask_covers_the_person_in_a_lab_frame(lab_back):
     inside = [mask[min(h - 1, int(y)), min(w - 1, int(x))] for x, y in xy[seen] if 0 <= x < w and 0 <= y < h]
     assert np.mean(inside) >= 0.9, np.mean(inside)
     assert 0.02 < mask.mean() < 0.4  # the person, not the whole frame
-    out = make_method("body-pixelate").apply(lab_back, regions)
+    out = make_method("body-pixelate").apply(lab_back, person)
     changed = np.any(out != lab_back, axis=2)
     assert changed[mask].mean() > 0.9 and not changed[~mask].any()
 
@@ -90,11 +83,7 @@ def test_body_mask_covers_the_portrait_but_not_the_ceiling(portrait):
     from anonymotion.detect.bodies import BodySource
     from anonymotion.detect.faces import make_face_detector
 
-    source = BodySource()
-    try:
-        mask = source.detect(portrait, 0.0).mask
-    finally:
-        source.close()
+    mask = detect_once(BodySource(), portrait).mask
     face = make_face_detector("centerface").detect(portrait).boxes[0].round().astype(int)
     x1, y1, x2, y2 = face
     assert mask[y1:y2, x1:x2].mean() > 0.95

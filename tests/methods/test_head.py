@@ -13,10 +13,13 @@ from anonymotion.detect.heads import head_box, head_size_estimates
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as MEDIAPIPE_NAMES
 from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
+from kit import detect_once, regions
+
+pytestmark = pytest.mark.timeout(300)  # the pose and face models
 
 
 def _one(box) -> Regions:
-    return Regions(np.array([box], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64), ("t",))
+    return regions(box, scores=1.0)
 
 
 def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -73,11 +76,7 @@ def test_head_covers_the_face_of_a_portrait_and_nothing_far_from_it(portrait):
     from anonymotion.detect.faces import make_face_detector
     from anonymotion.detect.heads import HeadSource
 
-    source = HeadSource()
-    try:
-        regions = source.detect(portrait, 0.0)
-    finally:
-        source.close()
+    regions = detect_once(HeadSource(), portrait)
     assert len(regions) == 1 and regions.sources == ("pose-head",)
     out = make_method("head", strength=0.12).apply(portrait, regions)
     faces = make_face_detector("centerface").detect(portrait)  # independent reference
@@ -95,12 +94,7 @@ def test_head_covers_a_head_turned_away_where_face_detectors_fail(lab_back, lab_
     from anonymotion.detect.heads import HeadSource
 
     assert len(make_face_detector("blazeface").detect(lab_back)) == 0  # the face detector misses it
-    source = HeadSource()
-    try:
-        regions = source.detect(lab_back, 0.0)
-    finally:
-        source.close()
-    out = make_method("head").apply(lab_back, regions)
+    out = make_method("head").apply(lab_back, detect_once(HeadSource(), lab_back))
     x1, y1, x2, y2 = lab_back_head
     changed = _changed(lab_back, out)
     assert changed[y1:y2, x1:x2].mean() >= 0.9

@@ -10,6 +10,8 @@ from anonymotion.methods.registry import make_method
 from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
 
+pytestmark = pytest.mark.timeout(120)  # image resampling of real-size frames
+
 
 def _roundtrip_error(rgb: np.ndarray, size: str) -> float:
     """Mean |x - lowres(x)|: what reducing to ``size`` and back removes from ``rgb``."""

@@ -10,6 +10,8 @@ import pytest
 
 from anonymotion.io.video import iter_frames, probe
 
+pytestmark = pytest.mark.timeout(600)  # models over clips
+
 W, H = 516, 640  # the portrait's own size
 
 

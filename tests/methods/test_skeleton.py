@@ -14,6 +14,8 @@ from anonymotion.errors import ConfigError
 from anonymotion.pose.skeletons import MEDIAPIPE_33, draw_skeleton
 from anonymotion.types import Regions
 
+pytestmark = pytest.mark.timeout(300)  # the pose model
+
 
 def _frames(portrait: np.ndarray, n: int = 3) -> list[np.ndarray]:
     """A few frames of the portrait shifted sideways (a person moving a little)."""

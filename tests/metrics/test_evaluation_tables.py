@@ -13,6 +13,7 @@ from anonymotion.pose.skeletons import MEDIAPIPE_33 as N
 from anonymotion.evaluation.tables import build_tables
 from anonymotion.report.evaluation import write_evaluation_outputs
 from anonymotion.types import Poses
+from kit import person_track
 
 
 def walking(t: np.ndarray) -> np.ndarray:
@@ -37,9 +38,8 @@ def walking(t: np.ndarray) -> np.ndarray:
 
 
 def poses(xy: np.ndarray, t: np.ndarray) -> Poses:
-    world = np.concatenate([xy / 500.0, np.zeros(xy.shape[:2] + (1,))], axis=-1).astype(np.float32)
-    return Poses(t=t, xy=xy.astype(np.float32), score=np.full(xy.shape[:2], 0.95, np.float32), names=N,
-                 size=(640, 800), world=world)
+    """The track at times ``t`` in a 640 x 800 video (every keypoint scored 0.95)."""
+    return person_track(xy, t=t, size=(640, 800))
 
 
 @pytest.fixture
@@ -106,6 +106,6 @@ def test_frames_are_matched_by_timestamp():
 def test_a_resized_output_is_compared_in_the_original_pixels():
     t = np.arange(30) / 30.0
     ref = poses(walking(t), t)
-    half = Poses(t=t, xy=(ref.xy / 2).astype(np.float32), score=ref.score, names=N, size=(320, 400))
+    half = person_track(ref.xy / 2, t=t, size=(320, 400))
     r = compare_poses(ref, half)
     assert r.overall["epe_px"] == pytest.approx(0, abs=1e-4) and r.overall["size_scale"] == [2.0, 2.0]

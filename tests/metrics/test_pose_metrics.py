@@ -7,15 +7,12 @@ import pytest
 
 from anonymotion.metrics.pose import keypoint_stats, mpjpe_mm, torso_length
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as N
+from kit import standing_person
 
 
 def _track(t: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    xy = np.zeros((t, 33, 2), np.float32)
-    xy[:, :, 0] = np.arange(33) * 3.0
-    xy[:, N.index("left_shoulder")] = (100, 100)
-    xy[:, N.index("right_shoulder")] = (60, 100)
-    xy[:, N.index("left_hip")] = (100, 200)
-    xy[:, N.index("right_hip")] = (60, 200)  # torso length 100 px
+    """(t, 33, 2) px: the kit's standing person (torso length 100 px) in every frame, all scores 0.9."""
+    xy = np.tile(standing_person(cx=80, hip_y=200, torso=100), (t, 1, 1))
     return xy, np.full((t, 33), 0.9, np.float32)
 
 

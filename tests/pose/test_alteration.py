@@ -6,20 +6,12 @@ import numpy as np
 
 from anonymotion.pose.alteration import altered_share, body_mask
 from anonymotion.pose.skeletons import MEDIAPIPE_33
+from kit import standing_person
 
 
-def standing_person(cx: float = 200.0) -> np.ndarray:
-    """(33, 2) keypoints of an upright person, head at y≈60, hips at y=200, feet at y≈330 (px)."""
-    xy = np.full((33, 2), np.nan, np.float32)
-    put = {"nose": (cx, 60), "left_eye": (cx + 8, 55), "right_eye": (cx - 8, 55), "left_ear": (cx + 15, 60),
-           "right_ear": (cx - 15, 60), "mouth_left": (cx + 5, 72), "mouth_right": (cx - 5, 72),
-           "left_shoulder": (cx + 40, 100), "right_shoulder": (cx - 40, 100), "left_elbow": (cx + 50, 150),
-           "right_elbow": (cx - 50, 150), "left_wrist": (cx + 55, 200), "right_wrist": (cx - 55, 200),
-           "left_hip": (cx + 25, 200), "right_hip": (cx - 25, 200), "left_knee": (cx + 25, 265),
-           "right_knee": (cx - 25, 265), "left_ankle": (cx + 25, 330), "right_ankle": (cx - 25, 330)}
-    for name, p in put.items():
-        xy[MEDIAPIPE_33.index(name)] = p
-    return xy
+def person(cx: float = 200.0) -> np.ndarray:
+    """(33, 2) keypoints of the kit's upright person: eyes at y = 68, shoulders 100, hips 200, heels 325 (px)."""
+    return standing_person(cx=cx, hip_y=200.0, torso=100.0)
 
 
 def frame() -> np.ndarray:
@@ -28,7 +20,7 @@ def frame() -> np.ndarray:
 
 
 def test_face_change_is_not_body_change_but_torso_cover_is():
-    xy = standing_person()
+    xy = person()
     ref = frame()
     face = ref.copy()
     face[35:90, 175:225] = 128  # the face/head, covered
@@ -41,7 +33,7 @@ def test_face_change_is_not_body_change_but_torso_cover_is():
 
 
 def test_codec_like_noise_is_not_alteration():
-    xy = standing_person()
+    xy = person()
     ref = frame()
     noise = np.random.default_rng(1).integers(-12, 13, ref.shape)
     noisy = np.clip(ref.astype(int) + noise, 0, 255).astype(np.uint8)
@@ -51,13 +43,13 @@ def test_codec_like_noise_is_not_alteration():
 def test_missing_body_or_different_size_gives_nan():
     ref = frame()
     assert np.isnan(altered_share(ref, ref, np.full((33, 2), np.nan, np.float32), MEDIAPIPE_33))
-    assert np.isnan(altered_share(ref, ref[:300], standing_person(), MEDIAPIPE_33))
+    assert np.isnan(altered_share(ref, ref[:300], person(), MEDIAPIPE_33))
     assert body_mask(np.full((33, 2), np.nan, np.float32), MEDIAPIPE_33, (360, 400)) is None
 
 
 def test_body_mask_follows_the_keypoints_and_leaves_the_head_out():
-    mask = body_mask(standing_person(), MEDIAPIPE_33, (360, 400))
+    mask = body_mask(person(), MEDIAPIPE_33, (360, 400))
     assert mask[150, 200] and mask[265, 225]  # chest, left knee
     assert not mask[60, 200] and not mask[150, 320]  # head, beside the person
-    half = body_mask(standing_person(), MEDIAPIPE_33, (180, 200), scale=0.5)
+    half = body_mask(person(), MEDIAPIPE_33, (180, 200), scale=0.5)
     assert half[75, 100] and abs(int(half.sum()) * 4 - int(mask.sum())) < 0.1 * mask.sum()

@@ -10,6 +10,8 @@ from anonymotion.io.video import iter_frames, probe
 from anonymotion.pose.backend import PoseFrame, make_pose_backend
 from anonymotion.pose.skeletons import COCO_17, MEDIAPIPE_33, draw_skeleton
 
+pytestmark = pytest.mark.timeout(300)  # the pose model
+
 
 def test_unknown_backend_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown pose backend 'nope'"):

@@ -8,6 +8,8 @@ import pytest
 from anonymotion.errors import ConfigError
 from anonymotion.pose.subject import SubjectSpec, parse_subject
 
+pytestmark = pytest.mark.timeout(600)  # the pose model over real clips
+
 
 def test_parse_subject():
     assert parse_subject(None) is None

@@ -12,6 +12,7 @@ import numpy as np
 from anonymotion.pose.backend import PoseFrame
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as N
 from anonymotion.pose.subject import SubjectFollower, SubjectSpec
+from kit import standing_person
 
 W, H = 1200, 600
 
@@ -23,16 +24,8 @@ def coded_frame() -> np.ndarray:
 
 
 def person(cx: float, cy: float, torso: float = 100.0) -> np.ndarray:
-    """(33, 2) full-frame keypoints of a standing person with hip centre (cx, cy)."""
-    xy = np.zeros((33, 2), np.float32)
-    xy[:] = (cx, cy - torso)  # everything at shoulder height by default
-    for side, dx in (("left", 20), ("right", -20)):
-        xy[N.index(f"{side}_shoulder")] = (cx + dx, cy - torso)
-        xy[N.index(f"{side}_hip")] = (cx + dx, cy)
-        xy[N.index(f"{side}_knee")] = (cx + dx, cy + torso * 0.9)
-        xy[N.index(f"{side}_ankle")] = (cx + dx, cy + torso * 1.8)
-    xy[N.index("nose")] = (cx, cy - torso * 1.4)
-    return xy
+    """(33, 2) full-frame keypoints of the kit's upright person with hip centre (cx, cy)."""
+    return standing_person(cx=cx, hip_y=cy, torso=torso)
 
 
 class ScriptedBackend:

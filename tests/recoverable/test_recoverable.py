@@ -21,6 +21,9 @@ from anonymotion.errors import InputError, OutputError
 from anonymotion.io.video import iter_frames, probe
 from anonymotion.io.writer import VideoWriter
 from anonymotion.types import Regions
+from kit import regions
+
+pytestmark = pytest.mark.timeout(300)  # videos, encryption and restoring
 
 W, H = 160, 120
 BOX = (40, 30, 100, 90)  # x1, y1, x2, y2 of the "face"
@@ -38,7 +41,7 @@ def _textured(i: int, rgb: np.ndarray) -> None:
 
 
 def _regions() -> Regions:
-    return Regions(np.array([BOX], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64), ("test",))
+    return regions(BOX, scores=1.0)
 
 
 def anonymize_recoverable(src: Path, out: Path, key: bytes, method: str = "block") -> tuple[Path, Path]:
@@ -224,13 +227,13 @@ def test_cli_keygen_and_recover(tmp_path, clip, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_restoring_a_real_clip_is_as_exact_as_a_plain_reencode(tmp_path, shared_data, key):
     """On the lab clip the restored head region differs from the original's decoded pixels
     no more than a plain re-encode at the same quality does (measured: 1.4 grey levels)."""
     src = shared_data("lab_single/cam01.mp4")
     info = probe(src)
-    box = np.array([[600, 380, 720, 520]], np.float32)  # the participant's head in frames 0-4
-    regions = Regions(box, np.ones(1, np.float32), np.zeros(1, np.int64), ("test",))
+    head = regions((600, 380, 720, 520), scores=1.0)  # the participant's head in frames 0-4
     method = make_method("pixelate")
     anon, sidecar, control = tmp_path / "anon.mp4", tmp_path / "anon.recovery", tmp_path / "control.mp4"
     writer = VideoWriter(anon, info.width, info.height, info.time_base, fps=info.fps)
@@ -240,8 +243,8 @@ def test_restoring_a_real_clip_is_as_exact_as_a_plain_reencode(tmp_path, shared_
     for f in iter_frames(src, info, strict=False):
         if f.index == 5:
             break
-        out = method.apply(f.rgb, regions)
-        rec.add(f.index, f.rgb, out, regions)
+        out = method.apply(f.rgb, head)
+        rec.add(f.index, f.rgb, out, head)
         writer.write(out, f.pts)
         plain.write(f.rgb, f.pts)
         originals.append(f.rgb[370:530, 580:740].astype(int))

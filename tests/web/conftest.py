@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from anonymotion.web.app import create_app
 from anonymotion.web.settings import Settings
+from kit import trim_clip, wait_until
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -37,16 +37,18 @@ def _upload(client: TestClient, path: Path, name: str = "clip.mp4", content_type
         return client.post("/api/jobs", files={"file": (name, fh, content_type)})
 
 
-def _wait_for(client: TestClient, job_id: str, stage: str, seen: list[dict] | None = None) -> dict:
-    """Poll the job until ``stage`` is done or failed; ``seen`` collects every observed stage state."""
-    while True:
+def _wait_for(client: TestClient, job_id: str, stage: str, seen: list[dict] | None = None,
+              timeout: float = 240.0) -> dict:
+    """Poll the job until ``stage`` is done or failed (TimeoutError after ``timeout`` s);
+    ``seen`` collects every observed stage state."""
+    def finished() -> dict | None:
         state = client.get(f"/api/jobs/{job_id}").json()
         task = state["stages"][stage]
         if seen is not None and task is not None:
             seen.append(task)
-        if task is not None and task["state"] in ("done", "failed"):
-            return state
-        time.sleep(0.2)
+        return state if task is not None and task["state"] in ("done", "failed") else None
+
+    return wait_until(finished, timeout, interval=0.2, what=f"stage {stage} of the job finished")
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def upload() -> Callable[..., Any]:
 
 @pytest.fixture
 def wait_for() -> Callable[..., dict]:
-    """``wait_for(client, job_id, stage, seen=None)``: poll until the stage is done or failed."""
+    """``wait_for(client, job_id, stage, seen=None, timeout=240)``: poll until the stage is done or failed."""
     return _wait_for
 
 
@@ -84,13 +86,6 @@ def client(server: Callable[..., TestClient]) -> TestClient:
 @pytest.fixture(scope="session")
 def real_snippet(shared_data: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 8 frames of lab_single/cam01.mp4 at half size (544x960): a real person, fast to pose."""
-    import cv2
-
-    from anonymotion.io.video import iter_frames, probe
-    from anonymotion.io.writer import VideoWriter
-
-    source = shared_data("lab_single/cam01.mp4")
-    info = probe(source)
     out = tmp_path_factory.mktemp("real") / "snippet.mp4"
     writer = VideoWriter(out, info.width // 2, info.height // 2, info.time_base, fps=info.fps)
     for frame in iter_frames(source, info, strict=False):
@@ -98,5 +93,30 @@ def real_snippet(shared_data: Callable[[str], Path], tmp_path_factory: pytest.Te
             break
         writer.write(cv2.resize(frame.rgb, (info.width // 2, info.height // 2), interpolation=cv2.INTER_AREA),
                      frame.pts)
+    writer.close()
+    return out
+
+
+@pytest.fixture(scope="session")
+def two_person_clip(shared_data: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 16 frames of lab_single/cam01.mp4 at half size (540x960): the participant and the bystander.
+
+    Short enough for a fast browser test, long enough that the audit flags frames 10-11 (a face
+    the detector finds late) and the person search finds both people in the first frame.
+    """
+    import cv2
+
+    from anonymotion.io.video import iter_frames, probe
+    from anonymotion.io.writer import VideoWriter
+
+    source = shared_data("lab_single/cam01.mp4")
+    info = probe(source)
+    w, h = info.width // 4 * 2, info.height // 4 * 2
+    out = tmp_path_factory.mktemp("lab") / "lab16.mp4"
+    writer = VideoWriter(out, w, h, info.time_base, fps=info.fps)
+    for frame in iter_frames(source, info, strict=False):
+        if frame.index >= 16:
+            break
+        writer.write(cv2.resize(frame.rgb, (w, h), interpolation=cv2.INTER_AREA), frame.pts)
     writer.close()
     return out

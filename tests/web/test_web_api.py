@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -15,6 +16,9 @@ from PIL import Image
 
 from anonymotion.web.jobs import JobStore
 from anonymotion.web.sweeper import sweep
+from kit import wait_until
+
+pytestmark = pytest.mark.timeout(300)  # real worker processes anonymizing videos
 
 SECRET_NAME = "Jane Doe 1970-01-01 gait"
 SECRET_TAG = "+48.8584+002.2945/"
@@ -134,11 +138,13 @@ def test_raw_body_upload_works_for_scripts(client, clip_factory):
     assert r.headers["location"].endswith(f"/api/jobs/{r.json()['id']}")
 
 
-def test_anonymize_reports_progress_and_every_download_decodes_with_generic_names(server, clip_factory, upload,
-                                                                                  wait_for):
+def test_anonymize_reports_progress_by_phase_and_every_download_decodes_with_labelled_names(server, clip_factory,
+                                                                                        upload, wait_for):
     client = server()
     clip = clip_factory(frames=40, size=(160, 120), tags={"title": SECRET_NAME})
-    job_id = upload(client, clip, name=f"{SECRET_NAME}.mp4").json()["id"]
+    created = upload(client, clip, name=f"{SECRET_NAME}.mp4").json()
+    job_id, label = created["id"], created["label"]
+    assert re.fullmatch(r"[a-z2-9]{6}", label)  # a random short code: nothing from the file name
     r = client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "pixelate", "level": 3, "shape": "rect"})
     assert r.status_code == 202
     assert r.json()["stages"]["anonymize"]["state"] in ("queued", "running", "done")
@@ -146,17 +152,22 @@ def test_anonymize_reports_progress_and_every_download_decodes_with_generic_name
     state = wait_for(client, job_id, "anonymize", seen)
     task = state["stages"]["anonymize"]
     assert task["state"] == "done", task["error"]
-    assert task["done"] == task["total"] == 40 and task["percent"] == 100.0
+    assert [(p["name"], p["done"], p["total"], p["state"]) for p in task["phases"]] == [
+        ("anonymize", 40, 40, "done"), ("audit", 40, 40, "done")]
+    assert task["percent"] == 100.0 and state["progress"] is None
     assert task["result"]["method"] == "pixelate" and task["result"]["frames"] == 40
     assert {s["state"] for s in seen} <= {"queued", "running", "done"}
-    assert all(0 <= s["done"] <= max(s["total"], 40) for s in seen)
+    assert all(p["total"] == 40 and 0 <= p["done"] <= 40 for s in seen for p in s["phases"])
+    running = [s for s in seen if s["state"] == "running" and s["phase"]]
+    assert running and {s["phase"] for s in running} <= {"Anonymize", "Audit"}
 
     d = state["downloads"]
     assert {k: v["filename"] for k, v in d.items()} == {
-        "anonymized": "anonymized.mp4", "manifest": "manifest.json", "regions": "regions.jsonl"}
+        "anonymized": f"{label}_anonymized.mp4", "manifest": f"{label}_manifest.json",
+        "regions": f"{label}_regions.jsonl", "audit": f"{label}_audit.json"}
     r = client.get(d["anonymized"]["url"])
     assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
-    assert r.headers["content-disposition"] == 'attachment; filename="anonymized.mp4"'
+    assert r.headers["content-disposition"] == f'attachment; filename="{label}_anonymized.mp4"'
     with av.open(io.BytesIO(r.content)) as c:
         assert [s.type for s in c.streams] == ["video"]
         assert sum(1 for _ in c.decode(video=0)) == 40
@@ -183,7 +194,8 @@ def test_anonymize_reports_progress_and_every_download_decodes_with_generic_name
     assert "no person" in page and "Retry test" in page
 
 
-def test_image_is_anonymized_into_the_same_format_without_metadata(client, tmp_path, upload, wait_for):
+def test_image_is_anonymized_into_the_same_format_without_metadata(server, tmp_path, upload, wait_for):
+    client = server(keep_original=False)
     jpg = tmp_path / "p.jpg"
     exif = Image.Exif()
     exif[0x010E] = SECRET_NAME  # ImageDescription
@@ -193,19 +205,21 @@ def test_image_is_anonymized_into_the_same_format_without_metadata(client, tmp_p
     state = wait_for(client, job_id, "anonymize")
     assert state["stages"]["anonymize"]["state"] == "done", state["stages"]["anonymize"]["error"]
     d = state["downloads"]["anonymized"]
-    assert d["filename"] == "anonymized.jpg"
+    assert d["filename"] == f"{state['label']}_anonymized.jpg"
     r = client.get(d["url"])
     img = Image.open(io.BytesIO(r.content))
     assert img.format == "JPEG" and img.size == (80, 60) and not img.getexif()
     assert SECRET_NAME.encode() not in r.content
-    # images have no pose test; the original goes as soon as the anonymized image exists
+    # images have no pose test; the original goes as soon as the anonymized image exists (the worker
+    # deletes it right after marking the stage done, so a poll may see "done" a moment before)
     assert client.post(f"/api/jobs/{job_id}/test").status_code == 409
-    assert state["original_kept"] is False
+    wait_until(lambda: client.get(f"/api/jobs/{job_id}").json()["original_kept"] is False, 30,
+               what="the original upload was deleted")
     assert not (tmp_path / "data" / "jobs" / job_id / "original.jpg").exists()
 
 
-def test_keep_original_setting_keeps_the_upload_until_retention(server, tmp_path, upload, wait_for):
-    client = server(keep_original=True)
+def test_the_original_is_kept_by_default_until_the_user_ends_the_session(server, tmp_path, upload, wait_for):
+    client = server()
     png = tmp_path / "p.png"
     Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(png)
     job_id = upload(client, png, name="p.png", content_type="image/png").json()["id"]
@@ -213,7 +227,15 @@ def test_keep_original_setting_keeps_the_upload_until_retention(server, tmp_path
     state = wait_for(client, job_id, "anonymize")
     assert state["stages"]["anonymize"]["state"] == "done" and state["original_kept"] is True
     assert (tmp_path / "data" / "jobs" / job_id / "original.png").is_file()
-    assert state["downloads"]["anonymized"]["filename"] == "anonymized.png"
+    assert state["downloads"]["anonymized"]["filename"] == f"{state['label']}_anonymized.png"
+    page = client.get(f"/jobs/{job_id}").text  # the page says when the original goes
+    assert "It is deleted when you end the" in page and 'id="end-session"' in page and "(retention)" in page
+    # ending the session deletes the original now; the results stay
+    assert client.delete(f"/api/jobs/{job_id}/original").status_code == 204
+    state = client.get(f"/api/jobs/{job_id}").json()
+    assert state["original_kept"] is False and "anonymized" in state["downloads"]
+    assert not (tmp_path / "data" / "jobs" / job_id / "original.png").exists()
+    assert client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"}).status_code == 409
 
 
 def test_unknown_and_expired_ids_get_the_same_404(server, clip_factory, tmp_path, upload):
@@ -251,8 +273,7 @@ def test_background_sweeper_runs_on_its_own(server, clip_factory, tmp_path, uplo
     client = server(retention_seconds=0.3, sweep_interval=0.1)
     job_id = upload(client, clip_factory(frames=3)).json()["id"]
     folder = tmp_path / "data" / "jobs" / job_id
-    while folder.exists():
-        time.sleep(0.1)
+    wait_until(lambda: not folder.exists(), 30, what="the background sweeper removed the expired job")
     assert JobStore(tmp_path / "data" / "jobs.sqlite3").all_ids() == set()
 
 
@@ -262,11 +283,11 @@ def test_restart_marks_the_interrupted_job_failed_removes_partial_files_and_retr
     clip = clip_factory(frames=150, size=(256, 192))
     job_id = upload(first, clip).json()["id"]
     first.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
-    while True:  # wait until the worker is encoding frames
+    def encoding() -> dict | None:  # the worker has encoded frames (or, too fast, finished)
         task = first.get(f"/api/jobs/{job_id}").json()["stages"]["anonymize"]
-        if task["state"] == "running" and task["done"] > 0 or task["state"] == "done":
-            break
-        time.sleep(0.1)
+        return task if task["state"] == "running" and task["done"] > 0 or task["state"] == "done" else None
+
+    task = wait_until(encoding, 120, what="the worker started encoding")
     assert task["state"] == "running", "the clip finished before the restart; make it longer"
     folder = tmp_path / "data" / "jobs" / job_id
     first.__exit__(None, None, None)  # server stops; its worker is terminated mid-video
@@ -372,53 +393,139 @@ def test_delete_now_removes_the_job(client, clip_factory, tmp_path, upload):
     assert not (tmp_path / "data" / "jobs" / job_id).exists()
 
 
+def test_uploads_take_the_csrf_token_and_a_case_code_as_form_fields(client, clip_factory, tmp_path):
+    token = client.headers.pop("X-CSRF-Token")
+    clip = clip_factory(frames=3)
+
+    def post(url: str = "/api/jobs", **data: str):
+        with open(clip, "rb") as fh:
+            return client.post(url, files={"file": ("c.mp4", fh, "video/mp4")}, data=data)
+
+    r = post(csrf_token=token, label="GAIT-017")  # a plain HTML form can upload: no header needed
+    assert r.status_code == 201, r.text
+    assert r.json()["label"] == "GAIT-017"
+    assert post(csrf_token="forged", label="X").status_code == 403
+    assert post(label="X").status_code == 403
+    client.headers["X-CSRF-Token"] = token
+    for bad in ("../etc", "Jane Doe", "a" * 33, "ü"):
+        assert post(label=bad).status_code == 422, bad
+        assert client.post(f"/api/jobs?label={bad}", content=clip.read_bytes()).status_code == 422
+    r = client.post("/api/jobs?label=K_2", content=clip.read_bytes())
+    assert r.status_code == 201 and r.json()["label"] == "K_2"
+    data = tmp_path / "data"
+    assert len(JobStore(data / "jobs.sqlite3").all_ids()) == 2  # refused uploads leave nothing behind
+    assert not list((data / "incoming").iterdir())
+
+
 @pytest.mark.slow
-def test_test_stage_on_a_real_clip_gives_angles_downloads_and_deletes_the_original(server, real_snippet, tmp_path,
-                                                                                   upload, wait_for):
-    client = server()
+@pytest.mark.timeout(600)
+def test_test_stage_on_a_real_clip_names_the_person_judges_every_angle_and_deletes_the_original(
+        server, real_snippet, tmp_path, upload, wait_for):
+    client = server(keep_original=False)
     job_id = upload(client, real_snippet).json()["id"]
     client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
     state = wait_for(client, job_id, "anonymize")
     assert state["stages"]["anonymize"]["state"] == "done", state["stages"]["anonymize"]["error"]
     assert state["original_kept"] is True  # still needed by the test
+    assert client.post(f"/api/jobs/{job_id}/test", json={"person": 7}).status_code == 202  # unknown yet: runs
+    state = wait_for(client, job_id, "test")
+    assert "person 7 is not among" in state["stages"]["test"]["error"]
     assert client.post(f"/api/jobs/{job_id}/test").status_code == 202
     seen: list[dict] = []
     state = wait_for(client, job_id, "test", seen)
     test = state["stages"]["test"]
     assert test["state"] == "done", test["error"]
-    # pose on the original, re-encode control, pose on the control, pose on the anonymized video
-    assert test["done"] == test["total"] == 4 * 8
-    summary = test["result"]["summary"]
-    assert [a["angle"] for a in summary["angles"]] == ["left_knee", "right_knee", "left_elbow", "right_elbow"]
+    # persons, then pose on the original, the anonymized video and the control (made while anonymizing)
+    assert [(p["name"], p["total"]) for p in test["phases"]] == [
+        ("persons", 1), ("pose_original", 8), ("pose_anonymized", 8), ("control", 8)]
+    assert all(p["total"] in (1, 8) for s in seen for p in s["phases"])
+    result = test["result"]
+    assert result["person"]["id"] == 1 and len(result["persons"]) >= 1  # the most visible one by default
+    summary = result["summary"]
+    names = [a["angle"] for a in summary["angles"]]
+    assert names[:8] == ["left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+                         "left_elbow", "right_elbow"]
+    assert all(a["headline"] == (i < 8) for i, a in enumerate(summary["angles"]))
+    assert summary["judged"] and "excess over the re-encode control" in summary["rule"]
     for a in summary["angles"]:
-        for side in ("original", "anonymized"):
-            assert 0 <= a[side]["mean"] <= 180 and 0 <= a[side]["confidence"] <= 1
-        assert a["difference"]["rmse"] >= 0 and a["difference"]["n"] > 0
-        assert a["control"]["rmse"] >= 0 and a["verdict"] in ("ok", "sd", "fail", "n/a")
-        assert a["excess_rmse"] == pytest.approx(a["difference"]["rmse"] - a["control"]["rmse"])
-    assert 0 < summary["overall"]["ptk_pct"] <= 110 and summary["overall"]["epe_px"] >= 0
-    assert summary["overall"]["control"]["epe_px"] >= 0
-    assert not [p for p in (tmp_path / "data" / "jobs" / job_id / "test").iterdir() if "control" in p.name]
+        assert a["frames"] == 8 and 0 <= a["n"] <= 8 and a["control_n"] is not None
+        assert a["low_confidence"] == (a["n"] < 4 or (a["original"]["confidence"] or 0) < 0.5)
+        assert a["verdict"] in ("ok", "sd", "fail", "n/a")
+        if a["difference"]["rmse"] is not None and a["control"]["rmse"] is not None:
+            assert a["excess_rmse"] == pytest.approx(a["difference"]["rmse"] - a["control"]["rmse"])
+    assert 0 < summary["overall"]["ptk_pct"] <= 110 and summary["overall"]["control"]["epe_px"] >= 0
 
     d = state["downloads"]
-    assert set(d) == {"anonymized", "manifest", "regions", "pose", "metrics", "plot", "report"}
+    label = state["label"]
+    assert set(d) == {"anonymized", "manifest", "regions", "pose", "metrics", "plot", "report", "audit"} | (
+        {"crops"} if state["review"]["crops"] else set())
     pose = client.get(d["pose"]["url"])
-    assert pose.headers["content-disposition"] == 'attachment; filename="anonymized_pose.mp4"'
+    assert pose.headers["content-disposition"] == f'attachment; filename="{label}_pose.mp4"'
     with av.open(io.BytesIO(pose.content)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 8
     inline = client.get(d["pose"]["url"] + "?inline=1", headers={"Range": "bytes=0-99"})
     assert inline.status_code == 206 and inline.headers["content-disposition"].startswith("inline")
-    csv = client.get(d["metrics"]["url"])
-    assert csv.headers["content-disposition"] == 'attachment; filename="metrics.csv"'
-    assert "left_knee" in csv.text and csv.text.count("\n") > 4
-    assert client.get(d["plot"]["url"]).content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "left_knee" in client.get(d["metrics"]["url"]).text
     report = client.get(d["report"]["url"]).text
     assert "Left knee" in report and "snippet" not in report and "data:image/png;base64," in report
-    # the page shows the numbers
+    overlay = client.get(state["review"]["overlay_url"]).json()
+    assert len(overlay["frames"]) == 8 and len(overlay["skeleton"]["original"]) == 8
+    window = client.get(state["review"]["overlay_url"] + "?start=5&count=2").json()  # long videos: by window
+    assert window["start"] == 5 and [f["t"] for f in window["frames"]] == [f["t"] for f in overlay["frames"][5:7]]
+    assert window["skeleton"]["anonymized"] == overlay["skeleton"]["anonymized"][5:7]
+    assert client.get(state["review"]["overlay_url"] + "?count=100000").status_code == 422
     page = client.get(f"/jobs/{job_id}").text
-    assert 'id="angle-table"' in page and "Right elbow" in page and "Download CSV metrics" in page
-    assert "Re-encode control" in page
-    # the original upload is gone once anonymized and tested
-    assert state["original_kept"] is False
+    assert 'id="angle-table"' in page and "Measured: <strong>Person 1</strong>" in page
+    assert " of 8</td>" in page and 'id="verdict-rule"' in page
+    # without keep_original the upload and its re-encoded copy go once anonymized and tested
+    state = wait_until(lambda: (s := client.get(f"/api/jobs/{job_id}").json())["original_kept"] is False and s, 30,
+                       what="the original upload was deleted")
+    assert state["review"]["original_url"] is None
     assert not (tmp_path / "data" / "jobs" / job_id / "original.mp4").exists()
+    assert not (tmp_path / "data" / "jobs" / job_id / "control.mp4").exists()
     assert client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"}).status_code == 409
+
+
+@pytest.mark.timeout(300)
+def test_a_damaged_video_is_refused_or_marked_damaged_never_plainly_done(client, clip_factory, tmp_path, upload,
+                                                                         wait_for):
+    from anonymotion.errors import AnonymotionError
+    from anonymotion.io.damage import DecodeDamage
+    from anonymotion.io.video import iter_frames
+
+    data = clip_factory(frames=30, size=(160, 120)).read_bytes()
+    damaged, count = None, 0
+    for seed in range(20):  # seeded bit flips in the coded data, until the decoder reports damage
+        buf = bytearray(data)
+        rng = np.random.default_rng(seed)
+        for pos in rng.integers(len(buf) // 5, len(buf) * 3 // 5, size=3):
+            buf[int(pos)] ^= 1 << int(rng.integers(0, 8))
+        path = tmp_path / f"damaged{seed}.mp4"
+        path.write_bytes(bytes(buf))
+        found = DecodeDamage()
+        try:
+            decoded = sum(1 for _ in iter_frames(path, damage=found))
+        except AnonymotionError:
+            continue
+        if found.count and decoded:
+            damaged, count = path, found.count
+            break
+    assert damaged is not None, "no seed gave a damaged but decodable copy"
+    job_id = upload(client, damaged).json()["id"]
+    client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
+    state = wait_for(client, job_id, "anonymize")
+    task = state["stages"]["anonymize"]
+    assert task["state"] == "failed" and task["error"].startswith(f"damaged: {count} frame")
+    assert "anonymized" not in state["downloads"]
+    page = client.get(f"/jobs/{job_id}").text
+    assert f"damaged: {count} frame" in page and 'id="accept-damaged"' in page
+
+    client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur", "accept_damaged": True})
+    state = wait_for(client, job_id, "anonymize")
+    result = state["stages"]["anonymize"]["result"]
+    assert state["stages"]["anonymize"]["state"] == "done" and result["damaged_frames"] == count
+    manifest = client.get(state["downloads"]["manifest"]["url"]).json()
+    assert manifest["parameters"]["accept_damaged"] is True
+    page = client.get(f"/jobs/{job_id}").text
+    summary = page[page.index('id="anonymize-summary"'):page.index("</p>", page.index('id="anonymize-summary"'))]
+    assert f"damaged: {count} frame" in summary and "Review needed" in summary and ">Anonymized<" not in summary

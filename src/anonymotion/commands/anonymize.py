@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import AnonymotionError
 from anonymotion.io.naming import plan_jobs
 from anonymotion.commands.options import add_config_arguments, config_from_args
@@ -27,14 +28,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit code 3 when an output needs review (e.g. no face found in the whole video); "
                         "a warning only by default")
+    p.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                   help="the inputs are synchronised views of one calibrated set-up (Qualisys .qca.txt or "
+                        "Calib.toml): anonymize them together, a head found in any view covered in every view")
     add_config_arguments(p)
     p.set_defaults(func=run)
+
+
+def run_views(args: argparse.Namespace, config: AnonymizeConfig) -> int:
+    """``anonymize CAM1 CAM2 ... --calibration FILE``: cross-view masking (see :mod:`anonymotion.multiview.masking`)."""
+    from anonymotion.errors import ConfigError
+    from anonymotion.multiview.masking import anonymize_views
+    from anonymotion.pipeline.outputs import default_output
+
+    if args.recursive or any(p.is_dir() for p in args.inputs):
+        raise ConfigError(None, "with --calibration give one video file per camera, not folders")
+    outputs = None
+    if args.output is not None:
+        if args.output.suffix:
+            raise ConfigError(args.output, "with --calibration -o is an output folder (one output per view)")
+        outputs = [args.output / default_output(p).name for p in args.inputs]
+    with progress_bar("anonymize views", quiet=args.quiet) as progress:
+        results = anonymize_views(args.inputs, args.calibration, outputs, config=config, progress=progress)
+    if not args.quiet:
+        import json
+
+        for r in results:
+            block = json.loads(r.manifest_path.read_text())["multiview"]
+            print(f"{r.input} -> {r.output} ({r.frames} frames, {r.faces} regions, {r.held} held; "
+                  f"{block['covered_only_by_other_views']} head-frames covered only thanks to other views)")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from anonymotion.pipeline import anonymize
 
     config = config_from_args(args)
+    if args.calibration is not None:
+        return run_views(args, config)
     jobs = plan_jobs(args.inputs, args.output, args.recursive)
     if not jobs:
         print("anonymotion: error: no video or image files found in "

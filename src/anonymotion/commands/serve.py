@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
-import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from anonymotion.web.settings import Settings
@@ -35,22 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--access-token", default=None,
                    help="require this token (at least 8 characters) for every page and API call; prefer the "
                         "environment variable, which other users cannot see [ANONYMOTION_ACCESS_TOKEN]")
-    p.add_argument("--keep-original", action="store_true", default=None,
-                   help="keep the upload until retention instead of deleting it once anonymized and tested "
-                        "[ANONYMOTION_KEEP_ORIGINAL=1]")
+    p.add_argument("--keep-original", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the upload until retention (or until the user ends the session) so another method "
+                        "can be tried without uploading again (default); --no-keep-original deletes it once "
+                        "anonymized and tested [ANONYMOTION_KEEP_ORIGINAL=1|0]")
     p.set_defaults(func=run)
-
-
-class _RedactJobIds(logging.Filter):
-    """Access-log lines show ``/jobs/…`` instead of the job id, which grants access to the job."""
-
-    pattern = re.compile(r"(/jobs/)[A-Za-z0-9_-]{16,}")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(self.pattern.sub(r"\1…", a) if isinstance(a, str) else a
-                                for a in record.args)  # type: ignore[assignment]
-        return True
 
 
 def settings_from_args(args: argparse.Namespace) -> "Settings":
@@ -70,12 +59,25 @@ def run(args: argparse.Namespace) -> int:
 
     from anonymotion.web.app import create_app
 
+    from uvicorn.config import LOGGING_CONFIG
+
     settings = settings_from_args(args)
-    logging.getLogger("anonymotion").setLevel(logging.INFO)
-    logging.getLogger("uvicorn.access").addFilter(_RedactJobIds())
+    logging.captureWarnings(True)  # warnings (which may name a file) reach the redacting handlers too
     app = create_app(settings)
     print(f"anonymotion: serving on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "
           f"{settings.workers} workers, files kept {settings.retention_seconds / 3600:g} h"
           f"{', access token required' if settings.access_token else ''})", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config(LOGGING_CONFIG),
+                timeout_graceful_shutdown=5)
     return 0
+
+
+def log_config(base: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's logging config plus the application's INFO log, every handler redacting job ids."""
+    config = copy.deepcopy(base)
+    config.setdefault("filters", {})["redact_job_ids"] = {"()": "anonymotion.web.logredact.RedactJobIds"}
+    for handler in config.get("handlers", {}).values():
+        handler.setdefault("filters", []).append("redact_job_ids")
+    config["loggers"]["anonymotion"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    return config

@@ -61,6 +61,7 @@ class VideoStudy:
     = frames before encoding). verdicts: the judge's rows, one per angle and non-control label
     (:func:`anonymotion.evaluation.tables.verdict_rows`). gait: the judge's rows per clinical gait
     outcome and label (:func:`anonymotion.evaluation.tables.gait_rows`). outputs: label -> video path.
+    poses: the pose tracks compared ("original" and one per output label; small: T × K floats).
     """
 
     video: str
@@ -68,6 +69,7 @@ class VideoStudy:
     verdicts: list[dict]
     outputs: dict[str, str] = field(default_factory=dict)
     gait: list[dict] = field(default_factory=list)
+    poses: dict[str, Any] = field(default_factory=dict)
 
 
 def check_methods(labels: list[str], config: AnonymizeConfig | None = None) -> None:
@@ -106,16 +108,18 @@ def study_outputs(original: str | os.PathLike, outputs: dict[str, Path], options
     base[0] += frames
     test_spec = ref.replay() if spec is not None else None
     results: dict[str, CompareResult] = {}
+    poses: dict[str, Any] = {"original": ref}
     for label, path in outputs.items():
         test = pose_video(path, backend=options.backend, subject=test_spec, filter_hz=options.filter_hz,
                           progress=step, overlay_path=(overlay or {}).get(label))
+        poses[label] = test
         base[0] += frames
         results[label] = compare_poses(ref, test, threshold=options.score_threshold, ref_name=str(original),
                                        test_name=(names or {}).get(label, str(path)),
                                        body_altered=_alteration(original, Path(path), ref))
     return VideoStudy(video=str(original), results=results, verdicts=verdict_rows(str(original), results),
                       outputs={k: str(v) for k, v in outputs.items()},
-                      gait=gait_rows(str(original), results, list(results)))
+                      gait=gait_rows(str(original), results, list(results)), poses=poses)
 
 
 def study_video(video: str | os.PathLike, methods: list[str], out_dir: str | os.PathLike, *,

@@ -1,9 +1,11 @@
 """3D joint angles from world landmarks (metres), following the gait-study set.
 
-Input: world (T, K, 3) in MediaPipe's world frame (hip-centred, x to the image right,
-y down, z away from the camera; right-handed). "Up" is −y: the camera's vertical, not
-gravity. Every angle is in degrees and NaN where a needed point is missing or a segment
-has zero length.
+Input: world (T, K, 3) in any right-handed frame with a known vertical ``up``: by default
+MediaPipe's world landmarks (metres, hip-centred, x to the image right, y down, z away
+from the camera), whose "up" is −y (the camera's vertical, not gravity); triangulated lab
+points (mm, e.g. Qualisys Z up) pass ``up=(0, 0, 1)``. Units do not matter (angles only).
+Every angle is in degrees and NaN where a needed point is missing or a segment has zero
+length.
 
 Frames:
 - trunk frame: Y = unit(mid-hip → mid-shoulder) (up the trunk); X = the right→left hip
@@ -60,11 +62,11 @@ def trunk_frame(world: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.stack([x, y, z], axis=-2)
 
 
-def global_frame(world: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Rotation matrices (T, 3, 3): rows X (hip line made horizontal), Y (up), Z = X × Y."""
+def global_frame(world: np.ndarray, names: tuple[str, ...], up: np.ndarray = _UP) -> np.ndarray:
+    """Rotation matrices (T, 3, 3): rows X (hip line made horizontal), Y (``up``), Z = X × Y."""
     w = np.asarray(world, np.float64)
     lr = w[..., names.index("left_hip"), :] - w[..., names.index("right_hip"), :]
-    y = np.broadcast_to(_UP, lr.shape)
+    y = np.broadcast_to(_unit(np.asarray(up, np.float64)), lr.shape)
     x = _unit(lr - np.sum(lr * y, axis=-1, keepdims=True) * y)
     z = np.cross(x, y)
     return np.stack([x, y, z], axis=-2)
@@ -106,7 +108,7 @@ def _neck(w: np.ndarray, names: tuple[str, ...], f: dict) -> tuple[np.ndarray, n
 
 def _pelvis(w: np.ndarray, names: tuple[str, ...], f: dict) -> np.ndarray:
     lr = _unit(w[..., names.index("left_hip"), :] - w[..., names.index("right_hip"), :])
-    return np.degrees(np.arcsin(np.clip(lr @ _UP, -1.0, 1.0)))
+    return np.degrees(np.arcsin(np.clip(lr @ f["up"], -1.0, 1.0)))
 
 
 _TABLE: dict[str, Callable[[np.ndarray, tuple[str, ...], dict], np.ndarray]] = {
@@ -127,10 +129,15 @@ ANGLE_NAMES_3D: tuple[str, ...] = (
 )
 
 
-def angles_3d(world: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """All 3D angles: world (T, K, 3) metres -> angles (T, A) degrees (NaN where undefined), names."""
+def angles_3d(world: np.ndarray, names: tuple[str, ...],
+              up: np.ndarray | tuple[float, float, float] = (0.0, -1.0, 0.0)) -> tuple[np.ndarray, tuple[str, ...]]:
+    """All 3D angles: world (T, K, 3) -> angles (T, A) degrees (NaN where undefined), names.
+
+    ``up``: the world's vertical (default MediaPipe world landmarks' −y; (0, 0, 1) for a Z-up lab).
+    """
     w = np.asarray(world, np.float64)
+    u = _unit(np.asarray(up, np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        frames = {"trunk": trunk_frame(w, names), "global": global_frame(w, names)}
+        frames = {"trunk": trunk_frame(w, names), "global": global_frame(w, names, u), "up": u}
         cols = [np.asarray(_TABLE[n](w, names, frames), np.float64) for n in ANGLE_NAMES_3D]
     return np.stack(cols, axis=-1), ANGLE_NAMES_3D

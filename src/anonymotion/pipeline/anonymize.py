@@ -126,15 +126,19 @@ def anonymize_methods(
     config: AnonymizeConfig | None = None,
     progress: Progress | None = None,
     frame_sink: FrameSink | None = None,
+    audit_progress: Progress | None = None,
+    audit_crops: Path | None = None,
 ) -> dict[str, AnonymizeResult]:
     """Anonymize one video with several methods in ONE decode and detection pass.
 
     outputs: method name -> output .mp4 path (e.g. {"reencode": a, "blur": b}). Each method
     gets the regions of its own sources only (faces, head, body ...). frame_sink(method,
-    index, t, rgb) receives each anonymized frame before encoding. Returns name -> result.
-    A damaged input raises DamagedInputError unless ``config.accept_damaged`` (see
-    :mod:`anonymotion.pipeline.damage`); temporaries a killed run left for these outputs are
-    removed first.
+    index, t, rgb) receives each anonymized frame before encoding. With ``config.audit``:
+    audit_progress(done, total) follows the audit's frames, and audit_crops is a folder for a
+    PNG crop of every leaked face (for a reviewer; none are written without it). Returns
+    name -> result. A damaged input raises DamagedInputError unless ``config.accept_damaged``
+    (see :mod:`anonymotion.pipeline.damage`); temporaries a killed run left for these outputs
+    are removed first.
     """
     path = Path(path)
     config = (config or AnonymizeConfig()).validated()
@@ -235,17 +239,19 @@ def anonymize_methods(
         for reason in result.review:
             log.info("%s: review needed (%s): %s", path, name, reason)
         if config.audit and name == config.method:
-            result.audit = _audit(path, result.output, config)
+            result.audit = _audit(path, result.output, config, audit_progress, audit_crops)
         write_manifest(result, config.with_overrides(method=name), info_dict(info), elapsed)
         results[name] = result
     return results
 
 
-def _audit(original: Path, output: Path, config: AnonymizeConfig) -> dict:
+def _audit(original: Path, output: Path, config: AnonymizeConfig, progress: Progress | None = None,
+           crops: Path | None = None) -> dict:
     """Audit a finished output (``<stem>.audit.json`` beside it); its summary goes in the manifest."""
     from anonymotion.audit import audit
 
-    result = audit(original, output, out_dir=output.parent, allow_audio=config.keep_audio)
+    result = audit(original, output, out_dir=output.parent, allow_audio=config.keep_audio, progress=progress,
+                   leak_crops=crops)
     return {
         "verdict": result.verdict,
         "leaked_face_frames": result.leak_count,

@@ -84,18 +84,20 @@ def _hips_and_torso(xy: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray,
 
 def _most_visible_person(rgb: np.ndarray, t: float, make_backend: Callable[[], PoseBackend],
                          accept: Callable[[np.ndarray], bool] | None = None,
+                         regions: list[tuple[int, int, int, int]] | None = None,
                          ) -> tuple[tuple[int, int, int, int], PoseFrame, PoseBackend] | None:
     """The most visible person in a frame (``--subject auto``, or the person at a point).
 
     The one-person model runs on the full frame and on four overlapping tiles of 60 % size
     (so smaller people away from the camera are found too); each person found is scored
     by mean visibility × body height; ``accept(xy)`` (full-frame (K, 2) px) may veto a
-    candidate. Returns (region x1, y1, x2, y2 px, its pose in region
-    pixels, the backend that found it — now tracking that person in that region), or None.
+    candidate; ``regions`` (x1, y1, x2, y2 px) replace the full frame and tiles. Returns (region,
+    its pose in region pixels, the backend that found it — now tracking that person there), or None.
     """
     h, w = rgb.shape[:2]
     tw, th = int(w * 0.6), int(h * 0.6)
-    regions = [(0, 0, w, h)] + [(x, y, x + tw, y + th) for y in (0, h - th) for x in (0, w - tw)]
+    if regions is None:
+        regions = [(0, 0, w, h)] + [(x, y, x + tw, y + th) for y in (0, h - th) for x in (0, w - tw)]
     best: tuple[float, tuple[int, int, int, int], PoseFrame, PoseBackend] | None = None
     found = 0
     for region in regions:
@@ -192,6 +194,18 @@ class SubjectFollower:
         wanted = max(side * (1 + 2 * self.margin), self.min_side)
         return bool(inside and max(x2 - x1, y2 - y1) <= 2.0 * wanted)
 
+    def _box_regions(self, w: int, h: int) -> list[tuple[int, int, int, int]]:
+        """Where a box subject is looked for: a square around the box, and the box itself plus 15 %.
+
+        The second keeps a tall, narrow person standing beside a more visible one from sharing
+        the crop with them (the model would pick the other one, whose hip is outside the box).
+        """
+        x1, y1, x2, y2 = self.spec.box  # type: ignore[misc]
+        mx, my = 0.15 * (x2 - x1), 0.15 * (y2 - y1)
+        bx1, by1 = int(max(0, x1 - mx)), int(max(0, y1 - my))
+        bx2, by2 = int(min(w, max(x2 + mx, bx1 + self.min_side))), int(min(h, max(y2 + my, by1 + self.min_side)))
+        return [self._initial_crop(w, h), (bx1, by1, bx2, by2)]  # type: ignore[list-item]
+
     def _initial_crop(self, w: int, h: int) -> tuple[int, int, int, int] | None:
         if self.spec.mode == "box":
             return self._square(self.spec.box, 1 + 2 * self.margin, w, h)  # type: ignore[arg-type]
@@ -236,6 +250,8 @@ class SubjectFollower:
         best = None
         if self._hip is None and (self.spec.mode == "point" or (self.spec.mode == "auto" and self._index == 0)):
             best = _most_visible_person(rgb, t, self._make, self._matches_spec)
+        elif self._hip is None and self.spec.mode == "box":
+            best = _most_visible_person(rgb, t, self._make, self._matches_spec, self._box_regions(w, h))
         if best is not None:  # the chosen candidate, already posed in its region
             crop, pf, backend = best
             self._backend.close()

@@ -81,6 +81,13 @@ def render(result: "EvaluationResult", plots: dict[str, list[tuple[str, Path]]])
         "with score ≥ threshold in both videos; PTK = keypoints detected in the output / in the original; "
         "PCK@α = share within α × torso length.</p>",
     ]
+    if "mpjpe" in t:  # the multi-view study: 3D tables per person instead of 2D tables per video
+        from anonymotion.report import multiview
+
+        parts[-1] = multiview.intro(result)
+        parts += multiview.sections(result, plots)
+        parts.append("</body></html>")
+        return "\n".join(parts)
     ctl = lambda r: "control" if r.get("method") == "reencode" else ""  # noqa: E731
     for video in result.videos:
         name = html.escape(Path(video).name)

@@ -12,7 +12,6 @@ import hmac
 import logging
 import os
 import shutil
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,8 +28,10 @@ from anonymotion.errors import InputError
 from anonymotion.web import files, security, uploads
 from anonymotion.web.jobs import Job, JobStore, new_job_id
 from anonymotion.web.settings import Settings, load_settings
+from anonymotion.web.stages import audit_available
 from anonymotion.web.sweeper import Sweeper, clear_incoming
-from anonymotion.web.worker import Runner, audit_available
+from anonymotion.web.views import job_file, job_to_api, stored_file
+from anonymotion.web.worker import Runner, delete_original
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,16 @@ class AnonymizeRequest(BaseModel):
     level: int = Field(1, ge=1, le=4, description="strength: 1 standard (the library default), 2 strong, 3 stronger, 4 maximum")
     shape: Literal["ellipse", "rect"] = Field("ellipse", description="shape of each anonymized region")
     keep_audio: bool = Field(False, description="re-encode the audio track instead of dropping it")
+    accept_damaged: bool = Field(False, description="anonymize a video the decoder reports damaged (refused by "
+                                                    "default), every damaged frame blurred whole")
+    test: bool = Field(False, description="videos: run the Test (for the most visible person) right after")
+
+
+class TestRequest(BaseModel):
+    """The choice of the Test step."""
+
+    person: int | None = Field(None, ge=1, description="id of the person to measure (see `persons` of the job); "
+                                                      "default: the most visible one")
 
 
 def available_methods() -> list[dict[str, str]]:
@@ -62,42 +73,6 @@ def available_methods() -> list[dict[str, str]]:
     names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
     return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").replace("-", " ").capitalize()),
              "levels": method_class(n).level_param is not None} for n in names]
-
-
-def job_to_api(job: Job, request: Request) -> dict[str, Any]:
-    """The JSON view of a job: media facts, each stage's state and progress, download URLs."""
-    now = time.time()
-    downloads = {}
-    for key, d in files.DOWNLOADS.items():
-        if _stored_file(job, key) is not None:
-            label = d.label.replace("video", "image") if job.media.kind == "image" else d.label
-            downloads[key] = {"label": label, "url": str(request.url_for("download", job_id=job.id, key=key)),
-                              "filename": files.download_name(key, job.media.kind, job.media.suffix)}
-    m = job.media
-    return {
-        "id": job.id,
-        "url": str(request.url_for("job_page", job_id=job.id)),
-        "created_at": job.created_at,
-        "expires_at": job.expires_at,
-        "expires_in_seconds": round(max(0.0, job.expires_at - now)),
-        "media": {"kind": m.kind, "width": m.width, "height": m.height, "frames": m.frames, "fps": m.fps,
-                  "duration": m.duration, "has_audio": m.has_audio, "bytes": m.bytes},
-        "original_kept": job.original is not None,
-        "busy": job.busy,
-        "stages": {stage: job.tasks[stage].to_api(now) if stage in job.tasks else None
-                   for stage in ("anonymize", "test")},
-        "downloads": downloads,
-    }
-
-
-def _stored_file(job: Job, key: str) -> str | None:
-    """Relative path of download ``key`` in the job folder, when its stage finished and made it."""
-    d = files.DOWNLOADS[key]
-    task = job.task(d.stage)
-    if task is None or task.state != "done" or not task.result:
-        return None
-    name = (task.result.get("files") or {}).get(key)
-    return name or None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,8 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="anonymotion", version=_version(),
                   description="De-identify videos of people and test that the motion data survived. "
-                              "POST requests need the X-CSRF-Token header from GET /api/session "
-                              "(or an `Authorization: Bearer` access token when one is configured).",
+                              "POST and DELETE requests need the CSRF token from GET /api/session in the "
+                              "X-CSRF-Token header (uploads may send it as the `csrf_token` form field instead), "
+                              "or an `Authorization: Bearer` access token when one is configured.",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(security.SecurityHeaders)
     app.state.settings, app.state.store, app.state.runner = settings, store, runner
@@ -170,8 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job is None:
             return render(request, "index.html", 404, job=None, methods=available_methods(), levels=LEVEL_LABELS,
                           error=NOT_FOUND)
-        return render(request, "index.html", job=job, api=job_to_api(job, request), methods=available_methods(),
-                      levels=LEVEL_LABELS, audit_available=audit_available())
+        return render(request, "index.html", job=job, api=job_to_api(job, request, settings),
+                      methods=available_methods(), levels=LEVEL_LABELS, audit_available=audit_available())
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -206,26 +182,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def methods() -> dict[str, Any]:
         return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"]}
 
-    @api.post("/jobs", status_code=201, dependencies=[Depends(require_csrf)],
+    @api.post("/jobs", status_code=201,
               summary="Upload a video or image (multipart field 'file', or the raw bytes as the body)",
+              description="An optional `label` (query parameter or multipart field: 1-32 letters, digits, '-' "
+                          "or '_', e.g. a case code) names the downloads `<label>_anonymized.mp4` ...; without "
+                          "one the job gets a random 6-character code. The CSRF token goes in the X-CSRF-Token "
+                          "header or the `csrf_token` multipart field.",
               responses={413: {"description": "larger than the upload limit"},
-                         422: {"description": "not a decodable video or image"}},
+                         422: {"description": "not a decodable video or image, or a bad label"}},
               openapi_extra={"requestBody": {"content": {
-                  "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                                     "properties": {"file": {"type": "string", "format": "binary"}}}},
+                  "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                      "file": {"type": "string", "format": "binary"}, "label": {"type": "string"},
+                      "csrf_token": {"type": "string"}}}},
                   "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def create_job(request: Request) -> JSONResponse:
+    async def create_job(request: Request, label: str | None = None) -> JSONResponse:
+        header_checked = security.bearer_ok(request, token) or security.CSRF_HEADER in request.headers
+        if header_checked:
+            security.check_csrf(request, token)
+        elif not security.same_origin(request):
+            raise HTTPException(status_code=403, detail="Cross-site request refused.")
+        if label is not None:
+            _check_label(label)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.max_upload_bytes + uploads.MULTIPART_OVERHEAD:
             raise HTTPException(status_code=413, detail=_too_large(settings))
         try:
-            path, size = await uploads.receive(request.stream(), request.headers.get("content-type", ""),
-                                               settings.incoming_dir, settings.max_upload_bytes)
+            path, size, fields = await uploads.receive(request.stream(), request.headers.get("content-type", ""),
+                                                       settings.incoming_dir, settings.max_upload_bytes)
         except uploads.TooLarge:
             raise HTTPException(status_code=413, detail=_too_large(settings)) from None
         except uploads.BadUpload as exc:
             raise HTTPException(status_code=400, detail=f"Upload refused: {exc}.") from None
         try:
+            if not header_checked:  # the form field, checked once the body was read
+                security.check_csrf(request, token, form_value=fields.get("csrf_token", ""))
+            if label is None and fields.get("label"):
+                label = _check_label(fields["label"].strip())
             media = await run_in_threadpool(uploads.inspect, path)
         except InputError as exc:
             path.unlink(missing_ok=True)
@@ -234,15 +226,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        job = await run_in_threadpool(_store_upload, settings, store, path, media)
+        job = await run_in_threadpool(_store_upload, settings, store, path, media, label or files.random_label())
         job_id = job.id
         log.info("job %s…: %s upload accepted (%d bytes)", job_id[:6], media.kind, size)
-        return JSONResponse(job_to_api(job, request), status_code=201,
+        return JSONResponse(job_to_api(job, request, settings), status_code=201,
                             headers={"Location": str(request.url_for("get_job_state", job_id=job_id))})
 
     @api.get("/jobs/{job_id}", name="get_job_state", summary="State, progress and downloads of a job")
     def job_state(request: Request, job_id: str) -> dict[str, Any]:
-        return job_to_api(get_job(job_id), request)
+        return job_to_api(get_job(job_id), request, settings)
 
     @api.delete("/jobs/{job_id}", status_code=204, dependencies=[Depends(require_csrf)],
                 summary="Delete a job and all its files now")
@@ -254,8 +246,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shutil.rmtree(files.job_dir(settings.jobs_dir, job_id), ignore_errors=True)
         return Response(status_code=204)
 
+    @api.delete("/jobs/{job_id}/original", status_code=204, dependencies=[Depends(require_csrf)],
+                summary="End the session: delete the original upload now (the results stay until retention)")
+    def delete_original_now(job_id: str) -> Response:
+        job = get_job(job_id)
+        if job.busy:
+            raise HTTPException(status_code=409, detail="The job is still running; delete it when it finished.")
+        if job.original is not None:
+            delete_original(store, job_id, files.job_dir(settings.jobs_dir, job_id), job.original)
+        return Response(status_code=204)
+
     @api.post("/jobs/{job_id}/anonymize", status_code=202, dependencies=[Depends(require_csrf)],
-              summary="Start (or retry) anonymization with the given choices")
+              summary="Start (or retry) anonymization with the given choices (and, with test: true, the Test)")
     def start_anonymize(request: Request, job_id: str, choice: AnonymizeRequest) -> dict[str, Any]:
         job = get_job(job_id)
         names = [m["name"] for m in available_methods()]
@@ -263,22 +265,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(status_code=422, detail=f"Unknown method {choice.method!r}; choose one of "
                                                         f"{', '.join(names)}.")
         _need_original(job)
-        if not runner.submit(job_id, "anonymize", choice.model_dump()):
+        params = choice.model_dump(exclude={"test"})
+        stages = [("anonymize", params)] + ([("test", {"person": None})]
+                                            if choice.test and job.media.kind == "video" else [])
+        if not runner.submit(job_id, stages, job.media.kind, job.media.frame_estimate):
             raise HTTPException(status_code=409, detail="This job is already being processed.")
-        return job_to_api(get_job(job_id), request)
+        return job_to_api(get_job(job_id), request, settings)
 
     @api.post("/jobs/{job_id}/test", status_code=202, dependencies=[Depends(require_csrf)],
-              summary="Start (or retry) the test: pose on original and anonymized video, metrics, skeleton video")
-    def start_test(request: Request, job_id: str) -> dict[str, Any]:
+              summary="Start (or retry) the test for a person: pose on original, anonymized and control, "
+                      "metrics, verdicts, skeleton video")
+    def start_test(request: Request, job_id: str, choice: TestRequest | None = None) -> dict[str, Any]:
         job = get_job(job_id)
         if job.media.kind != "video":
             raise HTTPException(status_code=409, detail="The pose test needs a video; images are anonymized only.")
         if not job.done("anonymize"):
             raise HTTPException(status_code=409, detail="Anonymize the video before testing it.")
         _need_original(job)
-        if not runner.submit(job_id, "test", {}):
+        person = choice.person if choice is not None else None
+        test = job.task("test")
+        known = [p["id"] for p in (test.result or {}).get("persons", [])] if test is not None and test.result else None
+        if person is not None and known is not None and person not in known:
+            raise HTTPException(status_code=422, detail=f"There is no person {person}; the persons found are "
+                                                        f"{', '.join(map(str, known)) or 'none'}.")
+        if not runner.submit(job_id, [("test", {"person": person})], job.media.kind, job.media.frame_estimate):
             raise HTTPException(status_code=409, detail="This job is already being processed.")
-        return job_to_api(get_job(job_id), request)
+        return job_to_api(get_job(job_id), request, settings)
 
     @api.get("/jobs/{job_id}/files/{key}", name="download",
              summary="Download a result: " + ", ".join(files.DOWNLOADS))
@@ -286,15 +298,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job = get_job(job_id)
         if key not in files.DOWNLOADS:
             raise HTTPException(status_code=404, detail="No such file.")
-        rel = _stored_file(job, key)
-        folder = files.job_dir(settings.jobs_dir, job_id).resolve()
-        path = (folder / rel).resolve() if rel else None
-        if path is None or folder not in path.parents or not path.is_file():
-            raise HTTPException(status_code=404, detail="This file is not available (yet).")
+        path = job_file(settings, job, stored_file(job, key))
         return FileResponse(path, media_type=files.download_media_type(key, job.media.kind, job.media.suffix),
-                            filename=files.download_name(key, job.media.kind, job.media.suffix),
+                            filename=files.download_name(key, job.media.kind, job.media.suffix, job.label),
                             content_disposition_type="inline" if inline else "attachment")
 
+    from anonymotion.web.routes_review import review_routes
+
+    review_routes(api, settings, get_job, require_csrf)
     app.include_router(api)
 
     @app.exception_handler(HTTPException)
@@ -323,14 +334,21 @@ def prepare_data_dir(settings: Settings, store: JobStore) -> None:
         log.warning("job %s…: %s was interrupted by the restart; marked failed", job_id[:6], stage)
 
 
-def _store_upload(settings: Settings, store: JobStore, path: Path, media: Any) -> Job:
+def _check_label(label: str) -> str:
+    try:
+        return files.check_label(label)
+    except files.LabelError as exc:
+        raise HTTPException(status_code=422, detail=f"Label refused: {exc}.") from None
+
+
+def _store_upload(settings: Settings, store: JobStore, path: Path, media: Any, label: str) -> Job:
     """Record the job, then move the decoded upload into its folder as ``original<suffix>``.
 
     The row comes first, so the sweeper never sees the folder as an orphan.
     """
     job_id = new_job_id()
     original = files.original_name(media.suffix)
-    job = store.create_job(job_id, media, original, settings.retention_seconds)
+    job = store.create_job(job_id, media, original, settings.retention_seconds, label=label)
     folder = files.job_dir(settings.jobs_dir, job_id)
     try:
         folder.mkdir(mode=0o700, parents=True)

@@ -1,11 +1,16 @@
-"""Where a job's files live inside its folder, and the generic names they are downloaded under.
+"""Where a job's files live inside its folder, and the names they are downloaded under.
 
 Nothing here (or anywhere in the web app) derives from the uploaded file's name: the upload is
-stored as ``original<suffix>`` with the suffix chosen from what the file decoded as.
+stored as ``original<suffix>`` with the suffix chosen from what the file decoded as. Downloads
+are named ``<label>_<what>``: the job's label is a case code the user typed (letters, digits,
+``-`` and ``_`` only; see :func:`check_label`) or a random short code, so files of several
+patients never overwrite each other in a Downloads folder.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +19,28 @@ ORIGINAL_STEM = "original"
 TEST_DIR = "test"
 POSE_VIDEO = "pose.mp4"
 REPORT = "report.html"
+CONTROL_VIDEO = "control.mp4"  # the original re-encoded in the anonymization pass (player + Test control)
+CROPS_DIR = "leak_crops"
+CROPS_ZIP = "leak_crops.zip"
+PERSONS_DIR = "persons"
+LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+
+
+class LabelError(ValueError):
+    """A label that is not 1-32 letters, digits, '-' or '_'."""
+
+
+def check_label(label: str) -> str:
+    """``label`` if it is 1-32 ASCII letters, digits, '-' or '_'; LabelError otherwise."""
+    if not LABEL_RE.fullmatch(label or ""):
+        raise LabelError("a label may only contain letters, digits, '-' and '_' (1 to 32 characters)")
+    return label
+
+
+def random_label() -> str:
+    """A short random code (6 characters, unambiguous alphabet) for jobs given no label."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,8 @@ DOWNLOADS: dict[str, Download] = {d.key: d for d in (
     Download("metrics", "test", "Metrics (CSV)", "text/csv"),
     Download("plot", "test", "Angle traces (PNG)", "image/png"),
     Download("report", "test", "Report (HTML)", "text/html"),
+    Download("audit", "anonymize", "Audit report (JSON)", "application/json"),
+    Download("crops", "anonymize", "Leak crops (ZIP of PNG)", "application/zip"),
 )}
 
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
@@ -52,18 +81,21 @@ def output_suffix(kind: str, suffix: str) -> str:
     return suffix if kind == "image" else ".mp4"
 
 
-def download_name(key: str, kind: str, suffix: str) -> str:
-    """The generic file name a download is offered under (never the upload's name)."""
+def download_name(key: str, kind: str, suffix: str, label: str) -> str:
+    """``<label>_<what>``: the name a download is offered under (never the upload's name)."""
     out = output_suffix(kind, suffix)
-    return {
+    what = {
         "anonymized": f"anonymized{out}",
         "manifest": "manifest.json",
         "regions": "regions.jsonl",
-        "pose": f"anonymized_pose{out}",
+        "pose": f"pose{out}",
         "metrics": "metrics.csv",
-        "plot": "angle_traces.png",
+        "plot": "angles.png",
         "report": "report.html",
+        "audit": "audit.json",
+        "crops": "leak_crops.zip",
     }[key]
+    return f"{check_label(label)}_{what}"
 
 
 def download_media_type(key: str, kind: str, suffix: str) -> str:
@@ -89,7 +121,7 @@ def clear_stage(folder: Path, stage: str, original: str | None) -> None:
     if not folder.is_dir():
         return
     remove_partials(folder)
-    test_items = [folder / TEST_DIR, folder / POSE_VIDEO, folder / REPORT]
+    test_items = [folder / TEST_DIR, folder / POSE_VIDEO, folder / REPORT, folder / PERSONS_DIR]
     if stage == "anonymize":
         items = [p for p in folder.iterdir() if p.name != original]
     else:

@@ -2,9 +2,14 @@
 
 A *job* is one upload. It has up to two *tasks*, one per processing stage: ``anonymize``
 and ``test`` (pose on original and anonymized, metrics, skeleton video, report). Each task
-moves queued -> running -> done | failed and carries its progress (frames done / total).
-Every process opens its own short-lived connection, so the store is safe to use from the
-server's threads and from the pool's processes at once.
+moves queued -> running -> done | failed and carries its progress by phase (see
+:mod:`anonymotion.web.progress`). Every process opens its own short-lived connection, so the
+store is safe to use from the server's threads and from the pool's processes at once.
+
+Every queued run of a task gets a random *attempt* id. Only the worker holding that id may
+start it, report progress, finish or fail it, and only while it is queued or running: a worker
+orphaned by a server crash (whose task the restart already marked failed, or a retry
+replaced) can never overwrite the job's state, and a failed task keeps its first reason.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STAGES = ("anonymize", "test")
-ACTIVE = ("queued", "running")
+from anonymotion.web.model import ACTIVE, STAGES, Job, Media, Task
+
+__all__ = ["ACTIVE", "STAGES", "Job", "JobStore", "Media", "Task", "new_job_id"]
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -36,18 +42,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     fps         REAL NOT NULL,
     duration    REAL NOT NULL,          -- seconds
     has_audio   INTEGER NOT NULL,
-    bytes       INTEGER NOT NULL
+    bytes       INTEGER NOT NULL,
+    label       TEXT NOT NULL DEFAULT ''   -- short, non-identifying code used in download names
 );
 CREATE TABLE IF NOT EXISTS tasks (
     job_id      TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     stage       TEXT NOT NULL,          -- anonymize | test
     state       TEXT NOT NULL,          -- queued | running | done | failed
     params      TEXT NOT NULL DEFAULT '{}',
-    done        INTEGER NOT NULL DEFAULT 0,
-    total       INTEGER NOT NULL DEFAULT 0,
-    phase       TEXT,                   -- what the running task is doing, for people
-    mark_at     REAL,                   -- when the first frame was done (ETA counts from here)
-    mark_done   INTEGER,                -- frames done at mark_at
+    attempt     TEXT NOT NULL DEFAULT '',  -- id of the run allowed to write this row
+    phases      TEXT NOT NULL DEFAULT '[]', -- JSON list of phases (web.progress)
     queued_at   REAL,
     started_at  REAL,
     finished_at REAL,
@@ -57,102 +61,17 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at);
 """
+#: columns added since the first release: (table, column, definition) for databases made before
+_MIGRATIONS = (
+    ("jobs", "label", "TEXT NOT NULL DEFAULT ''"),
+    ("tasks", "attempt", "TEXT NOT NULL DEFAULT ''"),
+    ("tasks", "phases", "TEXT NOT NULL DEFAULT '[]'"),
+)
 
 
 def new_job_id() -> str:
     """A random URL-safe job id of 192 bits (32 characters)."""
     return secrets.token_urlsafe(24)
-
-
-@dataclass(frozen=True)
-class Media:
-    """What decoding the upload found. Technical facts only: no container tags are kept."""
-
-    kind: str  # "video" or "image"
-    suffix: str  # suffix of the stored original, e.g. ".mp4", ".png"
-    width: int  # px
-    height: int  # px
-    frames: int  # 1 for images; 0 when a video's container does not say
-    fps: float  # frames/s (0 for images)
-    duration: float  # seconds (0 for images)
-    has_audio: bool
-    bytes: int  # size of the upload
-
-
-@dataclass(frozen=True)
-class Task:
-    """One stage of a job. done/total in frames; times are Unix seconds."""
-
-    stage: str
-    state: str
-    params: dict[str, Any]
-    done: int
-    total: int
-    phase: str | None
-    mark_at: float | None
-    mark_done: int | None
-    queued_at: float | None
-    started_at: float | None
-    finished_at: float | None
-    error: str | None
-    result: dict[str, Any] | None
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    def eta_seconds(self, now: float | None = None) -> float | None:
-        """Remaining seconds at the frame rate measured since the first frame was done.
-
-        Model loading before the first frame is left out of the rate; None until two
-        progress reports have come in.
-        """
-        if self.state != "running" or self.mark_at is None or self.mark_done is None or self.total <= 0:
-            return None
-        frames = self.done - self.mark_done
-        if frames <= 0:
-            return None
-        elapsed = (now or time.time()) - self.mark_at
-        return max(0.0, elapsed * (self.total - self.done) / frames)
-
-    def to_api(self, now: float | None = None) -> dict[str, Any]:
-        eta = self.eta_seconds(now)
-        return {
-            "state": self.state,
-            "params": self.params,
-            "done": self.done,
-            "total": self.total,
-            "phase": self.phase,
-            "percent": (round(100.0 * self.done / self.total, 1) if self.total
-                        else (100.0 if self.state == "done" else 0.0)),
-            "eta_seconds": None if eta is None else round(eta, 1),
-            "error": self.error,
-            "retry": self.state == "failed",
-            "result": self.result,
-        }
-
-
-@dataclass(frozen=True)
-class Job:
-    """One upload and its tasks (keyed by stage)."""
-
-    id: str
-    created_at: float
-    expires_at: float
-    media: Media
-    original: str | None
-    tasks: dict[str, Task] = field(default_factory=dict)
-
-    def task(self, stage: str) -> Task | None:
-        return self.tasks.get(stage)
-
-    def done(self, stage: str) -> bool:
-        t = self.tasks.get(stage)
-        return t is not None and t.state == "done"
-
-    @property
-    def busy(self) -> bool:
-        return any(t.active for t in self.tasks.values())
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -176,6 +95,10 @@ class JobStore:
         try:
             con.execute("PRAGMA journal_mode = WAL")
             con.executescript(_SCHEMA)
+            for table, column, definition in _MIGRATIONS:
+                have = {r["name"] for r in con.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         finally:
             con.close()
 
@@ -196,14 +119,14 @@ class JobStore:
     # --- jobs -------------------------------------------------------------------------------
 
     def create_job(self, job_id: str, media: Media, original: str, retention_seconds: float,
-                   now: float | None = None) -> Job:
+                   now: float | None = None, label: str = "") -> Job:
         now = time.time() if now is None else now
         with self._tx() as con:
             con.execute(
                 "INSERT INTO jobs (id, created_at, expires_at, kind, suffix, original, width, height, frames,"
-                " fps, duration, has_audio, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " fps, duration, has_audio, bytes, label) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, now, now + retention_seconds, media.kind, media.suffix, original, media.width, media.height,
-                 media.frames, media.fps, media.duration, int(media.has_audio), media.bytes),
+                 media.frames, media.fps, media.duration, int(media.has_audio), media.bytes, label),
             )
         job = self.get(job_id, now=now)
         assert job is not None
@@ -252,52 +175,88 @@ class JobStore:
 
     # --- tasks ------------------------------------------------------------------------------
 
-    def queue_task(self, job_id: str, stage: str, params: dict[str, Any], now: float | None = None) -> bool:
-        """Queue ``stage`` of a job (replacing a finished or failed run); False if one is active."""
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}")
+    def queue(self, job_id: str, runs: list[tuple[str, dict[str, Any], str, list[dict[str, Any]]]],
+              now: float | None = None) -> bool:
+        """Queue one or more stages as (stage, params, attempt id, phases); False if one is active.
+
+        Queuing ``anonymize`` alone drops an earlier test (a new anonymized video invalidates it).
+        """
         now = time.time() if now is None else now
+        stages = [r[0] for r in runs]
+        for stage in stages:
+            if stage not in STAGES:
+                raise ValueError(f"unknown stage {stage!r}")
         with self._tx() as con:
             busy = con.execute("SELECT 1 FROM tasks WHERE job_id = ? AND state IN ('queued', 'running')",
                                (job_id,)).fetchone()
             if busy:
                 return False
-            con.execute(
-                "INSERT OR REPLACE INTO tasks (job_id, stage, state, params, done, total, queued_at)"
-                " VALUES (?, ?, 'queued', ?, 0, 0, ?)",
-                (job_id, stage, json.dumps(params), now),
-            )
-            if stage == "anonymize":  # a new anonymized video invalidates an earlier test
+            if "anonymize" in stages and "test" not in stages:
                 con.execute("DELETE FROM tasks WHERE job_id = ? AND stage = 'test'", (job_id,))
+            for stage, params, attempt, phases in runs:
+                con.execute(
+                    "INSERT OR REPLACE INTO tasks (job_id, stage, state, params, attempt, phases, queued_at)"
+                    " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                    (job_id, stage, json.dumps(params), attempt, json.dumps(phases), now),
+                )
         return True
 
-    def start_task(self, job_id: str, stage: str, total: int = 0, phase: str | None = None) -> bool:
-        """Mark a queued task running; False when it is no longer queued (e.g. the job was deleted)."""
+    def start_task(self, job_id: str, stage: str, attempt: str) -> bool:
+        """Mark a queued task running; False when it is not queued under ``attempt`` any more."""
         with self._tx() as con:
-            cur = con.execute("UPDATE tasks SET state = 'running', started_at = ?, done = 0, total = ?, phase = ?,"
-                              " mark_at = NULL, mark_done = NULL"
-                              " WHERE job_id = ? AND stage = ? AND state = 'queued'",
-                              (time.time(), total, phase, job_id, stage))
+            cur = con.execute("UPDATE tasks SET state = 'running', started_at = ?"
+                              " WHERE job_id = ? AND stage = ? AND attempt = ? AND state = 'queued'",
+                              (time.time(), job_id, stage, attempt))
             return cur.rowcount == 1
 
-    def progress(self, job_id: str, stage: str, done: int, total: int, phase: str | None = None) -> None:
-        with self._tx() as con:
-            con.execute("UPDATE tasks SET done = ?, total = ?, phase = COALESCE(?, phase),"
-                        " mark_done = CASE WHEN mark_at IS NULL AND ? > 0 THEN ? ELSE mark_done END,"
-                        " mark_at = CASE WHEN mark_at IS NULL AND ? > 0 THEN ? ELSE mark_at END"
-                        " WHERE job_id = ? AND stage = ? AND state = 'running'",
-                        (int(done), int(total), phase, int(done), int(done), int(done), time.time(), job_id, stage))
+    def progress(self, job_id: str, stage: str, attempt: str, phase: str, done: int,
+                 total: int | None = None) -> bool:
+        """Record ``done`` of ``total`` frames in ``phase``; False when ``attempt`` does not own the task."""
+        from anonymotion.web.progress import advance
 
-    def finish_task(self, job_id: str, stage: str, result: dict[str, Any]) -> None:
+        now = time.time()
         with self._tx() as con:
-            con.execute("UPDATE tasks SET state = 'done', finished_at = ?, done = MAX(done, total), result = ?,"
-                        " error = NULL WHERE job_id = ? AND stage = ?",
-                        (time.time(), json.dumps(result), job_id, stage))
+            row = con.execute("SELECT phases FROM tasks WHERE job_id = ? AND stage = ? AND attempt = ?"
+                              " AND state = 'running'", (job_id, stage, attempt)).fetchone()
+            if row is None:
+                return False
+            phases = json.loads(row["phases"] or "[]")
+            advance(phases, phase, done, total, now)
+            con.execute("UPDATE tasks SET phases = ? WHERE job_id = ? AND stage = ? AND attempt = ?",
+                        (json.dumps(phases), job_id, stage, attempt))
+        return True
 
-    def fail_task(self, job_id: str, stage: str, error: str) -> None:
+    def finish_task(self, job_id: str, stage: str, attempt: str, result: dict[str, Any]) -> bool:
+        """Mark the running task done with ``result``; False (nothing written) for another attempt."""
+        from anonymotion.web.progress import finish_all
+
+        now = time.time()
         with self._tx() as con:
-            con.execute("UPDATE tasks SET state = 'failed', finished_at = ?, error = ? WHERE job_id = ? AND stage = ?",
-                        (time.time(), error, job_id, stage))
+            row = con.execute("SELECT phases FROM tasks WHERE job_id = ? AND stage = ? AND attempt = ?"
+                              " AND state = 'running'", (job_id, stage, attempt)).fetchone()
+            if row is None:
+                return False
+            phases = json.loads(row["phases"] or "[]")
+            finish_all(phases, now)
+            con.execute("UPDATE tasks SET state = 'done', finished_at = ?, phases = ?, result = ?, error = NULL"
+                        " WHERE job_id = ? AND stage = ? AND attempt = ?",
+                        (now, json.dumps(phases), json.dumps(result), job_id, stage, attempt))
+        return True
+
+    def fail_task(self, job_id: str, stage: str, attempt: str, error: str) -> bool:
+        """Mark the queued or running task failed; False (nothing written) for another attempt or a
+        task that already ended, so the first failure reason is the one kept."""
+        with self._tx() as con:
+            cur = con.execute("UPDATE tasks SET state = 'failed', finished_at = ?, error = COALESCE(error, ?)"
+                              " WHERE job_id = ? AND stage = ? AND attempt = ? AND state IN ('queued', 'running')",
+                              (time.time(), error, job_id, stage, attempt))
+            return cur.rowcount == 1
+
+    def drop_task(self, job_id: str, stage: str, attempt: str) -> None:
+        """Remove a queued run that will not happen (its predecessor in the chain failed)."""
+        with self._tx() as con:
+            con.execute("DELETE FROM tasks WHERE job_id = ? AND stage = ? AND attempt = ? AND state = 'queued'",
+                        (job_id, stage, attempt))
 
     def interrupt_active(self, reason: str) -> list[tuple[str, str]]:
         """Mark every queued or running task failed (after a restart); return (job_id, stage) pairs."""
@@ -318,14 +277,14 @@ def _job(row: sqlite3.Row, tasks: list[sqlite3.Row]) -> Job:
         expires_at=row["expires_at"],
         media=media,
         original=row["original"],
+        label=row["label"] or "",
         tasks={t["stage"]: _task(t) for t in tasks},
     )
 
 
 def _task(t: sqlite3.Row) -> Task:
     return Task(
-        stage=t["stage"], state=t["state"], params=json.loads(t["params"] or "{}"), done=t["done"],
-        total=t["total"], phase=t["phase"], mark_at=t["mark_at"], mark_done=t["mark_done"],
-        queued_at=t["queued_at"], started_at=t["started_at"], finished_at=t["finished_at"], error=t["error"],
+        stage=t["stage"], state=t["state"], params=json.loads(t["params"] or "{}"), attempt=t["attempt"],
+        phases=json.loads(t["phases"] or "[]"), queued_at=t["queued_at"], started_at=t["started_at"], finished_at=t["finished_at"], error=t["error"],
         result=json.loads(t["result"]) if t["result"] else None,
     )

@@ -36,7 +36,7 @@ def write_report(path: Path, job: Job, anonymize: dict[str, Any], test: dict[str
     if manifest_name and (folder / manifest_name).is_file():
         manifest = json.loads((folder / manifest_name).read_text(encoding="utf-8"))
     html = _environment().get_template("report.html").render(
-        job=job, anonymize=anonymize, summary=test["summary"], plot_src=plot_src, manifest=manifest,
+        job=job, anonymize=anonymize, test=test, summary=test["summary"], plot_src=plot_src, manifest=manifest,
         css=(HERE / "static" / "app.css").read_text(encoding="utf-8"),
         created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )

@@ -1,16 +1,18 @@
 """What the Test step shows: the comparison reduced to the numbers a clinician reads.
 
-:func:`summarize` turns an :class:`anonymotion.evaluation.CompareResult` (anonymized vs
-original) and, optionally, the one of a re-encode control (re-encoded original vs original)
+:func:`summarize` turns a :class:`anonymotion.evaluation.CompareResult` (anonymized vs
+original), the control's (re-encoded original vs original) and the judge's verdict rows
+(:func:`anonymotion.evaluation.judge.judge`, the one judge; nothing here decides a verdict)
 into a JSON-safe dict (NaN -> None): the overall keypoint metrics (EPE px, PTK %, PCK) and,
-for the left and right knee and elbow, the angle's mean, SD and range in the original and
-the anonymized video, the mean confidence in each, the differences (RMSE, bias, SD, max,
-share of frames within 5°), the control's RMSE and SD, the excess over the control and the
-verdict of :func:`anonymotion.metrics.angles.verdict` ("ok", "sd", "fail", "n/a"). All
-angles are in degrees (2D, image plane; 0° = straight limb). ``gait``: the gait cycles found
-in each video and, for the outcomes in :data:`SHOWN_OUTCOMES`, the cycles paired, the
-Bland–Altman bias and 95 % limits of agreement, ICC(3,1) with its CI and the verdict of
-:func:`anonymotion.evaluation.judge.judge_outcome` against the control.
+per angle, its mean, SD and range in both videos, mean confidence, the differences (RMSE,
+bias, SD, max, share within 5°), the control's RMSE and SD, the excess, the verdict, and the
+frames it was judged on: ``n`` of ``frames`` (the matched frames), ``control_n`` for the
+control. An angle judged on under half the frames, or whose mean confidence in the original
+is below the keypoint threshold, is flagged ``low_confidence``. Hip, knee, ankle and elbow
+of both sides are the headline angles (``headline: true``); the rest follow. All angles are
+in degrees (2D, image plane). ``gait``: the gait cycles found in each video and, for the outcomes in :data:`SHOWN_OUTCOMES`,
+the cycles paired, the Bland–Altman bias and 95 % limits of agreement, ICC(3,1) with its CI and
+the verdict of :func:`anonymotion.evaluation.judge.judge_outcome` against the control.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-#: angles shown in the page, in this order
-SHOWN_ANGLES = ("left_knee", "right_knee", "left_elbow", "right_elbow")
-ACCEPT_DEG = 5.0
+#: the angles gait labs read first, in display order; every other angle follows behind a fold
+HEADLINE_ANGLES = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+                   "left_elbow", "right_elbow")
+#: an angle judged on less than this share of the frames is flagged low-confidence
+MIN_SHARE = 0.5
 #: gait outcomes shown in the page, in this order (outcomes.csv and report.html have them all)
 SHOWN_OUTCOMES = ("cadence", "stride_time", "step_time", "stance", "hip_rom", "knee_rom", "ankle_rom", "elbow_rom")
 
@@ -54,38 +58,43 @@ def _describe(series: np.ndarray) -> dict[str, float | None]:
             "min": float(v.min()), "max": float(v.max())}
 
 
-def summarize(result: Any, control: Any = None) -> dict[str, Any]:
-    """The Test step's numbers from a CompareResult and its control (see module docstring)."""
-    from anonymotion.evaluation.judge import judge_angle
-
+def _row(name: str, result: Any, row: dict, judged: dict | None, frames: int) -> dict[str, Any]:
     names = list(result.angle_names)
+    j = names.index(name) if name in names else None
+    orig = _describe(result.angles_orig[:, j]) if j is not None and result.angles_orig is not None else {}
+    anon = _describe(result.angles_anon[:, j]) if j is not None and result.angles_anon is not None else {}
+    n = int(row.get("n") or 0)
+    conf = row.get("conf_orig")
+    low = frames > 0 and n < MIN_SHARE * frames or (conf is not None and math.isfinite(conf)
+                                                     and conf < result.threshold)
+    out = {
+        "angle": name,
+        "label": name.replace("_", " ").capitalize(),
+        "headline": name in HEADLINE_ANGLES,
+        "original": {**orig, "confidence": conf},
+        "anonymized": {**anon, "confidence": row.get("conf_anon")},
+        "difference": {k: row.get(k) for k in ("rmse", "bias", "sd", "max_abs", "within_5deg_pct")},
+        "n": n,
+        "frames": frames,
+        "low_confidence": bool(low),
+        "confidence_change_pct": row.get("conf_change_pct"),
+    }
+    if judged is not None:
+        out.update(control={"rmse": judged["control_rmse"], "sd": judged["control_sd"]},
+                   control_n=judged.get("control_n"), excess_rmse=judged["excess_rmse"],
+                   sd_change=judged["sd_change"], verdict=judged["verdict"])
+    return out
+
+
+def summarize(result: Any, control: Any = None, verdicts: list[dict] | None = None) -> dict[str, Any]:
+    """The Test step's numbers (see the module docstring). verdicts: the judge's rows, by angle."""
+    from anonymotion.evaluation.judge import RULE
+
     rows = {r["angle"]: r for r in result.angles}
-    control_rows = {r["angle"]: r for r in control.angles} if control is not None else {}
-    angles = []
-    for name in SHOWN_ANGLES:
-        if name not in rows:
-            continue
-        j = names.index(name) if name in names else None
-        row = rows[name]
-        orig = _describe(result.angles_orig[:, j]) if j is not None and result.angles_orig is not None else {}
-        anon = _describe(result.angles_anon[:, j]) if j is not None and result.angles_anon is not None else {}
-        rmse = row.get("rmse")
-        c = control_rows.get(name)
-        judged: dict[str, Any] = {}
-        if c is not None:
-            j = judge_angle(row, c)
-            judged = {"control": {"rmse": c["rmse"], "sd": c["sd"]}, "excess_rmse": j["excess_rmse"],
-                      "sd_change": j["sd_change"], "verdict": j["verdict"]}
-        angles.append({
-            "angle": name,
-            "label": name.replace("_", " ").capitalize(),
-            "original": {**orig, "confidence": row.get("conf_orig")},
-            "anonymized": {**anon, "confidence": row.get("conf_anon")},
-            "difference": {k: row.get(k) for k in ("rmse", "bias", "sd", "max_abs", "within_5deg_pct", "n")},
-            "confidence_change_pct": row.get("conf_change_pct"),
-            "acceptable": None if rmse is None or not math.isfinite(rmse) else bool(rmse <= ACCEPT_DEG),
-            **judged,
-        })
+    judged = {v["angle"]: v for v in verdicts or []}
+    frames = int(result.overall.get("frames") or len(result.t))
+    order = [a for a in HEADLINE_ANGLES if a in rows] + [a for a in rows if a not in HEADLINE_ANGLES]
+    angles = [_row(name, result, rows[name], judged.get(name), frames) for name in order]
     o = result.overall
     keep = ("epe_px", "epe_norm", "epe_sd_px", "epe_max_px", "ptk_pct", "pck_005", "pck_01", "frames",
             "keypoints_ref", "keypoints_test", "detection_rate_ref", "detection_rate_test", "confidence_ref",
@@ -95,9 +104,8 @@ def summarize(result: Any, control: Any = None) -> dict[str, Any]:
     overall["lost_frames_test"] = len(o.get("lost_frames_test") or [])
     if control is not None:
         overall["control"] = {k: control.overall.get(k) for k in ("epe_px", "ptk_pct", "angle_rmse_mean")}
-    return clean({"threshold": result.threshold, "overall": overall, "angles": angles,
-                  "all_angles": [{k: v for k, v in r.items()} for r in result.angles],
-                  "gait": gait_summary(result, control)})
+    return clean({"threshold": result.threshold, "overall": overall, "angles": angles, "rule": RULE,
+                  "judged": bool(verdicts), "gait": gait_summary(result, control)})
 
 
 def gait_summary(result: Any, control: Any = None) -> dict[str, Any]:

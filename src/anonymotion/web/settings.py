@@ -2,7 +2,8 @@
 
 Environment variables (all optional): ANONYMOTION_HOST, ANONYMOTION_PORT, ANONYMOTION_DATA_DIR,
 ANONYMOTION_MAX_UPLOAD_MB, ANONYMOTION_RETENTION_HOURS, ANONYMOTION_WORKERS,
-ANONYMOTION_ACCESS_TOKEN, ANONYMOTION_KEEP_ORIGINAL (1/true keeps the upload until retention).
+ANONYMOTION_ACCESS_TOKEN, ANONYMOTION_KEEP_ORIGINAL (default 1: the upload is kept until retention or
+until the user ends the session, so another method can be tried; 0 deletes it once anonymized and tested).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ class Settings:
     max_upload_bytes: uploads larger than this get HTTP 413 (bytes).
     retention_seconds: every file of a job is deleted this long after its upload.
     workers: processes in the job pool. access_token: when set, every page and API call
-    needs it. keep_original: keep the upload after anonymization and test are done
+    needs it. keep_original: keep the upload after anonymization and test are done (so another
+    method can be tried without uploading again) until retention or until the user deletes it;
+    False deletes it as soon as anonymization and test are done
     (it is still deleted at retention). sweep_interval: seconds between sweeper passes.
     """
 
@@ -42,7 +45,7 @@ class Settings:
     retention_seconds: float = 24 * 3600.0
     workers: int = 2
     access_token: str | None = None
-    keep_original: bool = False
+    keep_original: bool = True
     sweep_interval: float = 60.0
 
     def validated(self) -> "Settings":

@@ -1,7 +1,7 @@
 """Receiving an upload: streamed to disk under a size limit, then accepted only if it decodes.
 
-The request body is either ``multipart/form-data`` (field ``file``) or the raw file bytes.
-Either way it is written chunk by chunk to a randomly named file in the data directory's
+The request body is either ``multipart/form-data`` (field ``file``, plus the optional small
+text fields ``label`` and ``csrf_token``) or the raw file bytes. Either way it is written chunk by chunk to a randomly named file in the data directory's
 ``incoming`` folder (outside any static folder), never held in memory, and refused with
 :class:`TooLarge` as soon as it exceeds the limit. The client's file name is ignored.
 Acceptance is decided by decoding the content (not by extension or Content-Type):
@@ -27,6 +27,9 @@ IMAGE_FORMATS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png"}  # MPO: multi-pic
 MAX_IMAGE_PIXELS = 100_000_000
 #: bytes a multipart body may carry beyond the file itself (boundaries, part headers, small fields)
 MULTIPART_OVERHEAD = 64 * 1024
+#: text fields read from a multipart upload besides ``file`` (anything else is ignored)
+TEXT_FIELDS = (b"label", b"csrf_token")
+MAX_FIELD_BYTES = 256
 
 
 class TooLarge(Exception):
@@ -57,14 +60,17 @@ class _FileSink:
 
 
 class _MultipartFile:
-    """Streaming multipart parser that forwards only the part named ``file`` to a sink."""
+    """Streaming multipart parser: the part named ``file`` goes to a sink, :data:`TEXT_FIELDS` to ``fields``."""
 
     def __init__(self, boundary: bytes, sink: _FileSink) -> None:
         from python_multipart.multipart import MultipartParser
 
         self.sink = sink
         self.found = False
+        self.fields: dict[str, str] = {}
         self._in_file = False
+        self._field: bytes | None = None
+        self._value = b""
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -81,6 +87,7 @@ class _MultipartFile:
     def _part_begin(self) -> None:
         self._headers = {}
         self._in_file = False
+        self._field, self._value = None, b""
 
     def _hfield(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
@@ -96,16 +103,25 @@ class _MultipartFile:
         from python_multipart.multipart import parse_options_header
 
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._in_file = options.get(b"name") == b"file" and not self.found
+        name = options.get(b"name")
+        self._in_file = name == b"file" and not self.found
         if self._in_file:
             self.found = True
+        elif name in TEXT_FIELDS and b"filename" not in options:
+            self._field = name
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
             self.sink.write(data[start:end])
+        elif self._field is not None:
+            self._value += data[start:end]
+            if len(self._value) > MAX_FIELD_BYTES:
+                raise BadUpload(f"the form field {self._field.decode()!r} is too long")
 
     def _part_end(self) -> None:
-        self._in_file = False
+        if self._field is not None:
+            self.fields[self._field.decode()] = self._value.decode("utf-8", errors="replace")
+        self._in_file, self._field = False, None
 
     def write(self, chunk: bytes) -> None:
         self.parser.write(chunk)
@@ -114,8 +130,9 @@ class _MultipartFile:
         self.parser.finalize()
 
 
-async def receive(stream: AsyncIterator[bytes], content_type: str, incoming: Path, limit: int) -> tuple[Path, int]:
-    """Stream a request body to a new file in ``incoming``; return (path, file size in bytes).
+async def receive(stream: AsyncIterator[bytes], content_type: str, incoming: Path,
+                  limit: int) -> tuple[Path, int, dict[str, str]]:
+    """Stream a request body to a new file in ``incoming``; return (path, file size in bytes, text fields).
 
     Raises TooLarge beyond ``limit`` bytes and BadUpload for a body without a file; the
     partial file is removed in both cases.
@@ -128,6 +145,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, incoming: Pat
     sink = _FileSink(path, limit)
     ctype, options = parse_options_header(content_type or "")
     multipart = ctype == b"multipart/form-data"
+    fields: dict[str, str] = {}
     try:
         if multipart:
             boundary = options.get(b"boundary")
@@ -143,6 +161,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, incoming: Pat
             parser.finalize()
             if not parser.found:
                 raise BadUpload("the form has no field named 'file'")
+            fields = parser.fields
         else:
             async for chunk in stream:
                 sink.write(chunk)
@@ -157,7 +176,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, incoming: Pat
         sink.close()
         path.unlink(missing_ok=True)
         raise
-    return path, sink.size
+    return path, sink.size, fields
 
 
 def inspect(path: Path) -> Media:

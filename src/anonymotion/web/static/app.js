@@ -1,4 +1,6 @@
-/* anonymotion web page: upload with progress, start stages, poll progress. No dependencies. */
+/* anonymotion web page: upload, start stages, progress by phase, the review player. No dependencies.
+   Styles are only ever set through the CSSOM (element.style.x / canvas), never as style attributes:
+   the page's Content-Security-Policy forbids inline styles. */
 (function () {
   "use strict";
 
@@ -21,8 +23,6 @@
     return "The server answered " + status + ".";
   }
 
-  function capitalize(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
-
   function formatEta(seconds) {
     if (seconds === null || seconds === undefined) return "";
     seconds = Math.round(seconds);
@@ -31,10 +31,28 @@
     return ", about " + m + " min " + (s < 10 ? "0" : "") + s + " s left";
   }
 
+  function request(method, url, body, onDone) {
+    var xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    if (body !== null) xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.addEventListener("load", function () { onDone(xhr.status, xhr.responseText); });
+    xhr.addEventListener("error", function () { onDone(0, ""); });
+    xhr.send(body === null ? null : JSON.stringify(body));
+  }
+
+  /* local clock time of retention deadlines (the server renders "x h from now" without JS) */
+  Array.prototype.forEach.call(document.querySelectorAll("time.local-time"), function (el) {
+    var when = new Date(parseInt(el.getAttribute("datetime"), 10) * 1000);
+    if (!isNaN(when.getTime())) {
+      el.textContent = when.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    }
+  });
+
   /* ---- 1 Upload ------------------------------------------------------------------------ */
   var uploadForm = $("upload-form");
   if (uploadForm) {
-    var input = $("file-input"), zone = $("dropzone"), label = $("file-label");
+    var input = $("file-input"), zone = $("dropzone"), label = $("file-label"), code = $("label-input");
     var showChosen = function () {
       if (input.files.length) {
         var f = input.files[0];
@@ -56,8 +74,13 @@
       var err = $("upload-error");
       err.hidden = true;
       if (!input.files.length) { showError(err, "Choose a file first."); return; }
+      if (code.value && !/^[A-Za-z0-9_-]{1,32}$/.test(code.value)) {
+        showError(err, "The case code may only contain letters, digits, - and _ (up to 32).");
+        return;
+      }
       var data = new FormData();
       data.append("file", input.files[0], "upload");  /* the real file name never leaves the browser */
+      if (code.value) data.append("label", code.value);
       var xhr = new XMLHttpRequest();
       var bar = $("upload-progress"), text = $("upload-text"), button = $("upload-button");
       bar.hidden = false;
@@ -67,7 +90,7 @@
       xhr.upload.addEventListener("progress", function (ev) {
         if (ev.lengthComputable) {
           var pct = 100 * ev.loaded / ev.total;
-          bar.firstElementChild.style.width = pct.toFixed(1) + "%";
+          bar.value = pct;
           text.textContent = pct < 100 ? "Uploading: " + pct.toFixed(0) + " %" : "Checking that the file decodes…";
         }
       });
@@ -91,23 +114,13 @@
     });
   }
 
-  /* ---- 2-5 job page ------------------------------------------------------------------- */
+  /* ---- job page ----------------------------------------------------------------------- */
   var job = $("job");
   if (!job || !job.dataset.jobId) return;
 
-  function post(url, body, onDone) {
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", url);
-    xhr.setRequestHeader("X-CSRF-Token", csrf);
-    xhr.setRequestHeader("Content-Type", "application/json");
-    xhr.addEventListener("load", function () { onDone(xhr.status, xhr.responseText); });
-    xhr.addEventListener("error", function () { onDone(0, ""); });
-    xhr.send(body === null ? "" : JSON.stringify(body));
-  }
-
   function startStage(form, button, body) {
     button.disabled = true;
-    post(form.dataset.url, body, function (status, text) {
+    request("POST", form.dataset.url, body, function (status, text) {
       if (status === 202) {
         window.location.reload();
       } else {
@@ -133,10 +146,12 @@
     anonForm.addEventListener("submit", function (e) {
       e.preventDefault();
       startStage(anonForm, $("anonymize-button"), {
-        method: $("method").value,
-        level: parseInt($("level").value, 10),
+        method: method.value,
+        level: parseInt(level.value, 10),
         shape: $("shape").value,
-        keep_audio: $("keep-audio").checked
+        keep_audio: $("keep-audio").checked,
+        accept_damaged: $("accept-damaged") ? $("accept-damaged").checked : false,
+        test: $("test-after") ? $("test-after").checked : false
       });
     });
   }
@@ -144,40 +159,52 @@
   if (testForm) {
     testForm.addEventListener("submit", function (e) {
       e.preventDefault();
-      startStage(testForm, $("test-button"), null);
-    });
-  }
-  var del = $("delete-job");
-  if (del) {
-    del.addEventListener("click", function () {
-      if (!window.confirm("Delete this job and all its files now?")) return;
-      var xhr = new XMLHttpRequest();
-      xhr.open("DELETE", del.dataset.url);
-      xhr.setRequestHeader("X-CSRF-Token", csrf);
-      xhr.addEventListener("load", function () {
-        if (xhr.status === 204) window.location.assign("/");
-        else window.alert(detailOf(xhr.responseText, xhr.status));
-      });
-      xhr.send();
+      var chosen = testForm.querySelector('input[name="person"]:checked');
+      startStage(testForm, $("test-button"), { person: chosen ? parseInt(chosen.value, 10) : null });
     });
   }
 
-  /* ---- live progress ------------------------------------------------------------------ */
+  function confirmDelete(button, question, after) {
+    if (!button) return;
+    button.addEventListener("click", function () {
+      if (!window.confirm(question)) return;
+      request("DELETE", button.dataset.url, null, function (status, text) {
+        if (status === 204) after();
+        else window.alert(status ? detailOf(text, status) : "The server cannot be reached.");
+      });
+    });
+  }
+  confirmDelete($("delete-job"), "Delete this job and all its files now?", function () { window.location.assign("/"); });
+  confirmDelete($("end-session"), "Delete the original upload now? The results stay until the retention ends.",
+                function () { window.location.reload(); });
+
+  /* ---- live progress by phase ---------------------------------------------------------- */
   var initial = { anonymize: job.dataset.anonymizeState, test: job.dataset.testState };
 
-  function render(stage, t) {
-    var block = $(stage + "-progress-block");
-    if (!block || !t) return;
-    var active = t.state === "queued" || t.state === "running";
-    block.hidden = !active;
-    if (!active) return;
-    var pct = t.total ? Math.min(100, 100 * t.done / t.total) : 0;
-    $(stage + "-bar").style.width = pct.toFixed(1) + "%";
-    block.querySelector(".progress").setAttribute("aria-valuenow", pct.toFixed(1));
-    var text = $(stage + "-progress-text");
-    if (t.state === "queued") text.textContent = "Waiting for a free worker…";
-    else text.textContent = capitalize(t.phase || "working") + ": " + t.done + " / " + (t.total || "?") + " frames ("
-      + pct.toFixed(0) + " %" + formatEta(t.eta_seconds) + ")";
+  function renderProgress(p) {
+    var block = $("job-progress");
+    if (!block) return;
+    block.hidden = !p;
+    if (!p) return;
+    $("job-bar").value = p.percent;
+    $("job-progress-text").textContent = p.queued ? "Waiting for a free worker…"
+      : (p.phase || "Starting") + " · " + p.percent.toFixed(0) + " % of the whole job" + formatEta(p.eta_seconds);
+    var list = $("phase-list");
+    list.textContent = "";
+    p.phases.forEach(function (ph) {
+      var li = document.createElement("li");
+      li.className = "phase phase-" + ph.state;
+      li.dataset.phase = ph.name;
+      var name = document.createElement("span");
+      name.className = "phase-label";
+      name.textContent = ph.label;
+      var count = document.createElement("span");
+      count.className = "phase-count";
+      count.textContent = ph.done + " / " + ph.total + " frame" + (ph.total === 1 ? "" : "s");
+      li.appendChild(name);
+      li.appendChild(count);
+      list.appendChild(li);
+    });
   }
 
   function poll() {
@@ -187,10 +214,10 @@
       if (xhr.status === 404) { window.location.reload(); return; }
       if (xhr.status !== 200) { window.setTimeout(poll, 3000); return; }
       var state = JSON.parse(xhr.responseText);
+      renderProgress(state.progress);
       var changed = false;
       ["anonymize", "test"].forEach(function (stage) {
         var t = state.stages[stage];
-        render(stage, t);
         var now = t ? t.state : "";
         if (now !== initial[stage] && (now === "done" || now === "failed")) changed = true;
       });
@@ -202,4 +229,185 @@
   }
 
   if (job.dataset.busy === "true") window.setTimeout(poll, 500);
+
+  /* ---- review player: original and anonymized side by side, in sync ---------------------- */
+  var review = $("review");
+  if (review) setupPlayer(review);
+
+  function setupPlayer(root) {
+    var fps = parseFloat(root.dataset.fps) || 25;
+    var main = $("review-anonymized"), other = $("review-original");
+    var videos = other ? [main, other] : [main];
+    var seek = $("seek"), timecode = $("timecode"), play = $("play-button");
+    var showRegions = $("show-regions"), showSkeleton = $("show-skeleton");
+    var CHUNK = 240;  /* frames per overlay request: long videos are never loaded whole */
+    var chunks = {}, info = null, highlight = null;
+
+    function frameAt(t) { return Math.max(0, Math.floor(t * fps + 1e-3)); }
+
+    function loadChunk(k) {
+      if (k < 0 || chunks[k] !== undefined) return;
+      chunks[k] = null;  /* requested */
+      var xhr = new XMLHttpRequest();
+      xhr.open("GET", root.dataset.overlayUrl + "?start=" + (k * CHUNK) + "&count=" + CHUNK);
+      xhr.addEventListener("load", function () {
+        if (xhr.status !== 200) { delete chunks[k]; return; }
+        chunks[k] = JSON.parse(xhr.responseText);
+        info = info || chunks[k];
+        root.dataset.overlay = "ready";
+        redraw();
+      });
+      xhr.addEventListener("error", function () { delete chunks[k]; });
+      xhr.send();
+    }
+
+    function recordAt(t) {  /* the overlay record of the frame shown at time t (by its timestamp) */
+      var k = Math.floor(frameAt(t) / CHUNK);
+      loadChunk(k);
+      loadChunk(k + 1);  /* the next window, before playback gets there */
+      var doc = chunks[k];
+      if (!doc || !doc.frames.length) return null;
+      var f = doc.frames, lo = 0, hi = f.length - 1;
+      if (t + 0.5 / fps < f[0].t && chunks[k - 1] && chunks[k - 1].frames.length) {
+        doc = chunks[k - 1];
+        return { index: doc.frames.length - 1, doc: doc, rec: doc.frames[doc.frames.length - 1] };
+      }
+      while (lo < hi) {
+        var mid = (lo + hi + 1) >> 1;
+        if (f[mid].t <= t + 0.5 / fps) lo = mid; else hi = mid - 1;
+      }
+      return { index: lo, doc: doc, rec: f[lo] };
+    }
+
+    function contentBox(video, canvas) {  /* where the frame is drawn inside the element (object-fit: contain) */
+      var w = video.clientWidth, h = video.clientHeight;
+      var vw = video.videoWidth || (info && info.width) || w;
+      var vh = video.videoHeight || (info && info.height) || h;
+      var s = Math.min(w / vw, h / vh);
+      canvas.width = w;
+      canvas.height = h;
+      return { s: s * vw / ((info && info.width) || vw), x: (w - vw * s) / 2, y: (h - vh * s) / 2 };
+    }
+
+    function draw(video, canvas, which) {
+      if (!canvas) return;
+      var b = contentBox(video, canvas);
+      var ctx = canvas.getContext("2d");
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      var at = recordAt(video.currentTime);
+      if (!at) return;
+      if (showRegions.checked) {
+        ctx.strokeStyle = "#ffd43b";
+        ctx.lineWidth = 2;
+        at.rec.regions.forEach(function (r) {
+          var x = b.x + r[0] * b.s, y = b.y + r[1] * b.s, w = (r[2] - r[0]) * b.s, h = (r[3] - r[1]) * b.s;
+          ctx.beginPath();
+          if (at.doc.shape === "ellipse") ctx.ellipse(x + w / 2, y + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
+          else ctx.rect(x, y, w, h);
+          ctx.stroke();
+        });
+      }
+      var sk = at.doc.skeleton;
+      if (showSkeleton && showSkeleton.checked && sk && sk[which] && sk[which][at.index]) {
+        var pts = sk[which][at.index];
+        ctx.strokeStyle = "#4dabf7";
+        ctx.lineWidth = 2;
+        sk.edges.forEach(function (e) {
+          var p = pts[e[0]], q = pts[e[1]];
+          if (!p || !q) return;
+          ctx.beginPath();
+          ctx.moveTo(b.x + p[0] * b.s, b.y + p[1] * b.s);
+          ctx.lineTo(b.x + q[0] * b.s, b.y + q[1] * b.s);
+          ctx.stroke();
+        });
+      }
+      if (highlight && highlight.frame === at.doc.start + at.index) {
+        var h2 = highlight.box;
+        ctx.strokeStyle = "#fa5252";
+        ctx.lineWidth = 3;
+        ctx.strokeRect(b.x + h2[0] * b.s, b.y + h2[1] * b.s, (h2[2] - h2[0]) * b.s, (h2[3] - h2[1]) * b.s);
+      }
+    }
+
+    function redraw() {
+      draw(main, $("overlay-anonymized"), "anonymized");
+      if (other) draw(other, $("overlay-original"), "original");
+      var t = main.currentTime;
+      seek.value = t;
+      timecode.textContent = "frame " + frameAt(t) + " · " + t.toFixed(2) + " s";
+    }
+
+    function syncOthers() {
+      if (!other) return;
+      if (Math.abs(other.currentTime - main.currentTime) > 0.5 / fps) other.currentTime = main.currentTime;
+    }
+
+    function seekTo(t) {
+      videos.forEach(function (v) { v.pause(); v.currentTime = Math.max(0, t); });
+    }
+
+    function loop() {
+      syncOthers();
+      redraw();
+      if (!main.paused && !main.ended) window.requestAnimationFrame(loop);
+    }
+
+    play.addEventListener("click", function () {
+      if (main.paused) {
+        syncOthers();
+        videos.forEach(function (v) { v.play(); });
+        play.textContent = "Pause";
+        window.requestAnimationFrame(loop);
+      } else {
+        videos.forEach(function (v) { v.pause(); });
+        syncOthers();
+        play.textContent = "Play";
+      }
+    });
+    main.addEventListener("ended", function () { if (other) other.pause(); play.textContent = "Play"; });
+    videos.forEach(function (v) { v.addEventListener("seeked", redraw); v.addEventListener("loadeddata", redraw); });
+    seek.addEventListener("input", function () { seekTo(parseFloat(seek.value)); });
+    $("step-back").addEventListener("click", function () { seekTo((frameAt(main.currentTime) - 1 + 0.5) / fps); });
+    $("step-forward").addEventListener("click", function () { seekTo((frameAt(main.currentTime) + 1 + 0.5) / fps); });
+    [showRegions, showSkeleton].forEach(function (box) { if (box) box.addEventListener("change", redraw); });
+    window.addEventListener("resize", redraw);
+
+    loadChunk(0);
+
+    /* leak crops: each thumbnail shows its moment in the player, with the leaked face outlined */
+    Array.prototype.forEach.call(document.querySelectorAll(".crop-seek"), function (button) {
+      button.addEventListener("click", function () {
+        var item = button.closest(".crop");
+        var crop = item ? JSON.parse(item.dataset.crop || "null") : null;
+        var frame = parseInt(button.dataset.frame, 10);
+        highlight = crop ? { frame: frame, box: crop.box } : null;
+        seekTo(parseFloat(button.dataset.t) + 0.25 / fps);
+        root.scrollIntoView({ behavior: "smooth", block: "start" });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".not-a-face"), function (box) {
+      box.addEventListener("change", function () {
+        var marks = {};
+        marks[box.value] = box.checked;
+        box.disabled = true;
+        request("POST", job.dataset.reviewUrl, { not_a_face: marks }, function (status, text) {
+          box.disabled = false;
+          if (status !== 200) {
+            box.checked = !box.checked;
+            window.alert(status ? detailOf(text, status) : "The server cannot be reached.");
+            return;
+          }
+          var marked = JSON.parse(text).not_a_face;
+          Array.prototype.forEach.call(document.querySelectorAll(".crop"), function (li) {
+            li.classList.toggle("crop-marked", marked.indexOf(li.dataset.name) >= 0);
+          });
+          var note = $("review-marks");
+          if (note) {
+            note.textContent = marked.length + " of " + note.dataset.total
+              + " crops marked “not a face” (recorded in the manifest, without your identity).";
+          }
+        });
+      });
+    });
+  }
 })();
