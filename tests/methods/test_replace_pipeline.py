@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from kit import trim_clip
 
 from anonymotion.cli import main
 from anonymotion.io.video import iter_frames
@@ -54,29 +54,12 @@ def test_cli_replace_logs_landmarks_and_is_recoverable(tmp_path, portrait_clip):
         assert np.abs(back[face].astype(int) - orig[face]).mean() < 3  # restored
 
 
-def _trim(src: Path, dst: Path, frames: int) -> Path:
-    """The first ``frames`` frames of ``src`` re-encoded (crf 12, same rate) into ``dst``."""
-    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
-        s = i.streams.video[0]
-        vs = o.add_stream("libx264", rate=s.average_rate)
-        vs.width, vs.height, vs.pix_fmt = s.width, s.height, "yuv420p"
-        vs.options = {"crf": "12"}
-        for k, f in enumerate(i.decode(s)):
-            if k >= frames:
-                break
-            for p in vs.encode(f.reformat(format="yuv420p")):
-                o.mux(p)
-        for p in vs.encode():
-            o.mux(p)
-    return dst
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_evaluate_reports_blur_and_replace_beside_the_control(tmp_path, shared_data, capsys):
     """``anonymotion evaluate cam01 --methods blur,replace`` (the first 24 frames): both methods
     and the re-encode control are posed and tabulated, and the bystander's face is replaced."""
-    clip = _trim(shared_data("lab_single/cam01.mp4"), tmp_path / "cam01.mp4", 24)
+    clip = trim_clip(shared_data("lab_single/cam01.mp4"), tmp_path / "cam01.mp4", 24)
     out = tmp_path / "evaluation"
     assert main(["evaluate", str(clip), "--methods", "blur,replace", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
