@@ -28,7 +28,8 @@ def portrait_clip(clip_factory, portrait) -> Path:
 @pytest.mark.timeout(240)
 def test_cli_replace_logs_landmarks_and_is_recoverable(tmp_path, portrait_clip):
     from anonymotion.recovery.keys import generate_key_file
-    from anonymotion.recovery.sidecar import load_key, recover
+    from anonymotion.recovery.reader import recover
+    from anonymotion.recovery.sidecar import load_key
 
     key = generate_key_file(tmp_path / "k.key")
     out = tmp_path / "out.mp4"
