@@ -9,8 +9,11 @@ Per region (the face box, grown by ``mask_scale`` into an ellipse or rectangle):
 1. **Decide.** A face is drawn only on a region whose five landmarks look like a face
    seen from the front or the side (:func:`~anonymotion.methods.face_pose.fit_face`:
    residual, yaw within 60 degrees, size) with a detector score of at least ``min_score``.
-   The decision is smoothed per track (an evidence average with hysteresis), so a face does
-   not blink on and off. A head seen from behind, a region without landmarks (held from a
+   Faces smaller than ``min_face`` (40 px) get none: at 16-30 px a drawn face shares so much
+   of the original's coarse layout (hair above, eyes, oval) that the audit's detail measure
+   cannot tell it from the original (detail left 0.75-2.4 on street_720p50.avi), and pose
+   models gain little there. The decision is smoothed per track (an evidence average with
+   hysteresis), so a face does not blink on and off. A head seen from behind, a region without landmarks (held from a
    detector that gives none, a pose-head box), an implausible fit and a pixel mask
    (``--regions body``) get no face: they are covered exactly as ``blur`` covers them.
 2. **Cover.** Every pixel of a face region's grown shape becomes a smooth interpolation of
@@ -52,6 +55,7 @@ from anonymotion.methods.masks import SHAPES
 from anonymotion.types import Regions
 
 RING = (0.7, 1.0)  # the face's border ring (shares of the face box's half-axes) its skin colour comes from
+MIN_FACE = 40.0  # px: below this a drawn face shares too much of the original's coarse layout (see below)
 FILL_SIGMA = 0.35  # Gaussian of the fill, as a share of the grown region's size
 COLOUR_TAU = 0.5  # seconds: time constant of a track's skin colour average
 EVIDENCE_TAU = 0.1  # seconds: time constant of a track's "is a face from the front or side" evidence
@@ -79,12 +83,14 @@ class Replace(Lifecycle):
     shape: "ellipse" or "rect" (the grown cover shape); mask_scale: growth of the face box
     for the cover (>= 1: the cover's soft edge and the colour ring lie outside the face box).
     min_score: detector score a region needs before a face is drawn on it (held regions carry
-    their track's score).
+    their track's score). min_face: smallest face (longer side of the detector's box, px) a
+    face is drawn on; smaller ones are covered as blur covers them.
     """
 
     shape: str = "ellipse"
     mask_scale: float = 1.3
     min_score: float = 0.4
+    min_face: float = MIN_FACE
     name: ClassVar[str] = "replace"
     default_regions: ClassVar[tuple[str, ...]] = ("faces",)
     _tracks: dict[int, _TrackState] = field(default_factory=dict, init=False, repr=False)
@@ -122,7 +128,8 @@ class Replace(Lifecycle):
                 fit = fit_face(marks[i], boxes[i], self._prefer_yaw(track))
                 fits[i], colour = self._decide(track, t, fit, float(regions.scores[i]),
                                                self._colour(rgb, boxes[i], covers[i]),
-                                               detected=regions.sources[i] != "held")
+                                               detected=regions.sources[i] != "held",
+                                               size=_detected_size(boxes[i], regions.sources[i]))
                 colours.append(colour)
         faces = np.array([f is not None for f in fits], bool)
         # regions that get no face are covered exactly as ``blur`` covers them
@@ -177,12 +184,14 @@ class Replace(Lifecycle):
         out[y1:y2, x1:x2] = np.clip(weight * fill + (1 - weight) * crop, 0, 255).astype(np.uint8)
 
     def _decide(self, track: int, t: float, fit: FaceFit | None, score: float, colour: np.ndarray,
-                detected: bool = True) -> tuple[FaceFit | None, np.ndarray]:
+                detected: bool = True, size: float = np.inf) -> tuple[FaceFit | None, np.ndarray]:
         """(fit to draw or None, smoothed colour) for one region, updating its track's state.
 
         Only detected regions add evidence: a held region repeats its track's last landmarks.
         """
         evidence = 1.0 if fit is not None and fit.plausible and score >= self.min_score else 0.0
+        if size < self.min_face:
+            evidence = 0.0
         state = self._tracks.get(track) if track >= 0 else None
         if state is None or state.evidence < 0:  # first sight of this face
             fresh = _TrackState(t=t, colour=colour, evidence=evidence, drawn=evidence >= ON,
@@ -252,6 +261,14 @@ class Replace(Lifecycle):
     def _forget(self, t: float) -> None:
         for track in [k for k, s in self._tracks.items() if t - s.t > FORGET]:
             del self._tracks[track]
+
+
+def _detected_size(box: np.ndarray, source: str) -> float:
+    """Longer side (px) of the face as its detector boxed it (held boxes are grown by the tracker)."""
+    from anonymotion.track.regions import HELD, HELD_SCALE
+
+    size = float(max(box[2] - box[0], box[3] - box[1]))
+    return size / HELD_SCALE if source == HELD else size
 
 
 def _grown(boxes: np.ndarray, scale: float) -> np.ndarray:
