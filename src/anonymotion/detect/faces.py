@@ -37,7 +37,7 @@ class FaceDetector(Protocol):
 def merge_regions(parts: list[Regions], iou: float = MERGE_IOU) -> Regions:
     """Union of several detectors' Regions with overlaps (IoU >= ``iou``) merged by NMS.
 
-    The higher-scoring box of an overlapping pair survives, with its own source name.
+    The higher-scoring box of an overlapping pair survives, with its own source name and landmarks.
     """
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -45,10 +45,12 @@ def merge_regions(parts: list[Regions], iou: float = MERGE_IOU) -> Regions:
     boxes = np.concatenate([p.boxes for p in parts]).astype(np.float32)
     scores = np.concatenate([p.scores for p in parts]).astype(np.float32)
     sources = tuple(s for p in parts for s in p.sources)
+    marks = np.concatenate([p.landmarks_or_nan() for p in parts])
     keep = nms(boxes, scores, iou)
+    any_marks = any(p.landmarks is not None for p in parts)
     return Regions(boxes=boxes[keep], scores=scores[keep],
                    track_ids=np.full((len(keep),), -1, np.int64),
-                   sources=tuple(sources[i] for i in keep))
+                   sources=tuple(sources[i] for i in keep), landmarks=marks[keep] if any_marks else None)
 
 
 class UnionDetector:

@@ -77,7 +77,8 @@ def make_sources(names: tuple[str, ...], config: "AnonymizeConfig") -> list[Regi
 
 
 def merge(parts: list[Regions], height: int, width: int) -> Regions:
-    """Concatenate the boxes of several sources and OR their masks into one Regions."""
+    """Concatenate the boxes (and landmarks, NaN where a source has none) of several sources
+    and OR their masks into one Regions."""
     parts = [p for p in parts if len(p) or p.mask is not None]
     if not parts:
         return Regions.empty()
@@ -99,4 +100,6 @@ def merge(parts: list[Regions], height: int, width: int) -> Regions:
         mask=mask,
         persons=persons,
         mask_parts=tuple(m for p in parts for m in p.mask_parts),
+        landmarks=(np.concatenate([p.landmarks_or_nan() for p in parts])
+                   if any(p.landmarks is not None for p in parts) else None),
     )

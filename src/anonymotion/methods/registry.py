@@ -16,6 +16,7 @@ from anonymotion.methods.basic import Block, Blur, NoChange, Pixelate
 from anonymotion.methods.body import BodyBlock, BodyBlur, BodyPixelate
 from anonymotion.methods.head import HeadBlur
 from anonymotion.methods.lowres import LowRes
+from anonymotion.methods.replace import Replace
 from anonymotion.methods.skeleton import Skeleton
 
 CONTROL = "reencode"  #: the method every evaluation compares against: a plain re-encode
@@ -26,6 +27,7 @@ METHODS: dict[str, type] = {
     "pixelate": Pixelate,
     "block": Block,
     "head": HeadBlur,
+    "replace": Replace,
     "body-blur": BodyBlur,
     "body-pixelate": BodyPixelate,
     "body-block": BodyBlock,

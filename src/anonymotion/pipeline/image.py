@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,6 @@ from anonymotion.pipeline.outputs import check_output, output_files, sidecar
 from anonymotion.pipeline.review import nothing_found
 from anonymotion.io.temps import remove_dead_temps
 from anonymotion.pipeline.stream import select
-from anonymotion.types import Regions
 
 
 def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress: Progress | None = None, *,
@@ -53,8 +53,7 @@ def anonymize_image(path: Path, output: Path, config: AnonymizeConfig, progress:
         if names and not len(regions) and not (regions.mask is not None and regions.mask.any()):
             review.append(nothing_found(names, 1))
     ids = np.arange(len(regions), dtype=np.int64)
-    regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask, regions.persons,
-                      regions.mask_parts)
+    regions = replace(regions, track_ids=ids)
     try:
         anonymized = method.apply(rgb, regions, 0.0)
     except BaseException:

@@ -11,6 +11,7 @@ plus the tracker's hold window, so memory does not grow with video length.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -70,7 +71,7 @@ class RegionStream:
                     if regions.mask is not None:
                         masks[name] = regions
                     boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources,
-                                    persons=regions.persons)
+                                    persons=regions.persons, landmarks=regions.landmarks)
                 for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
                     self._ready.setdefault(index, {})[name] = final
             self._masks[frame.index] = masks
@@ -98,9 +99,8 @@ class RegionStream:
             for name, regions in ready.items():
                 regions = clip_to_frame(regions, w, h)
                 masked = masks.get(name)
-                out[name] = regions if masked is None else Regions(
-                    regions.boxes, regions.scores, regions.track_ids, regions.sources, masked.mask,
-                    regions.persons, masked.mask_parts)
+                out[name] = regions if masked is None else replace(
+                    regions, mask=masked.mask, mask_parts=masked.mask_parts)
             yield frame, out
 
     @property
@@ -127,9 +127,7 @@ def clip_to_frame(regions: Regions, width: int, height: int) -> Regions:
     b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
     b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
     keep = (b[:, 2] - b[:, 0] >= 1) & (b[:, 3] - b[:, 1] >= 1)
-    return Regions(b[keep], regions.scores[keep], regions.track_ids[keep],
-                   tuple(s for s, k in zip(regions.sources, keep) if k), regions.mask,
-                   None if regions.persons is None else regions.persons[keep], regions.mask_parts)
+    return replace(regions, boxes=b).take(keep)
 
 
 def select(found: dict[str, Regions], names: tuple[str, ...], height: int, width: int) -> Regions:

@@ -13,6 +13,9 @@ the frame's residual common shift. Then:
 - a new track is dilated backward by ``hold`` seconds (its first box, moved back with the
   scene's common motion), since faces appear before a detector fires.
 
+Face landmarks travel with their box, smoothed, interpolated and held as described in
+:mod:`anonymotion.track.landmarks` (detected regions carry the track's smoothed landmarks).
+
 Regions added by the tracker have source ``"held"``; their boxes are grown by 25 % about
 the centre (a held box is a guess: shaky or non-linear motion between detections must stay
 inside), and a held box that duplicates a kept box (IoU > 0.5) is dropped. Output is
@@ -32,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anonymotion.track.landmarks import from_box_shares, known, smooth_shares, to_box_shares
+from anonymotion.track.linking import centres, common_shift, iou_matrix, match
 from anonymotion.types import Regions
 
 log = logging.getLogger(__name__)
@@ -40,7 +45,6 @@ HELD = "held"
 _EPS = 1e-6
 HELD_SCALE = 1.25  # a held box is a guess: grown about its centre so a face that moved stays inside
 DUPLICATE_IOU = 0.5  # a held box overlapping a kept box this much covers the same face: dropped
-CENTRE_FRACTION = 0.75  # detections whose centre is this close (x box size) to a track may link
 DETECT_INTERVAL = 0.065  # seconds between face-detector runs by default (3 frames at 50 fps)
 
 
@@ -55,70 +59,6 @@ def detect_every(fps: float, hold: float = 0.2, interval: float = DETECT_INTERVA
         return 1
     n = min(round(interval * fps), int(hold / 2 * fps + 1e-9))
     return max(1, n)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in a (N, 4) with every box in b (M, 4), boxes x1, y1, x2, y2 -> (N, M)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float64)
-    a = a.astype(np.float64)[:, None, :]
-    b = b.astype(np.float64)[None, :, :]
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = w * h
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, 1e-9)
-
-
-def centres(boxes: np.ndarray) -> np.ndarray:
-    """(N, 2) centres of (N, 4) boxes."""
-    return (boxes[:, :2] + boxes[:, 2:]) / 2
-
-
-def common_shift(preds: np.ndarray, dets: np.ndarray, min_pairs: int = 3) -> np.ndarray:
-    """Median displacement (2,) px from predicted boxes to their nearest detections.
-
-    Pairs farther apart than twice the box size (at least 24 px) are ignored; with fewer
-    than ``min_pairs`` pairs the shift is zero. This absorbs a camera pan the velocities
-    have not caught up with yet.
-    """
-    if len(preds) < min_pairs or len(dets) == 0:
-        return np.zeros(2)
-    cp, cd = centres(preds), centres(dets)
-    diff = cd[None, :, :] - cp[:, None, :]
-    dist = np.linalg.norm(diff, axis=2)
-    nearest = dist.argmin(axis=1)
-    size = np.max(preds[:, 2:] - preds[:, :2], axis=1)
-    rows = np.arange(len(preds))
-    ok = dist[rows, nearest] < np.maximum(2 * size, 24.0)
-    if ok.sum() < min_pairs:
-        return np.zeros(2)
-    return np.median(diff[rows[ok], nearest[ok]], axis=0)
-
-
-def match(tracks: np.ndarray, dets: np.ndarray, iou: float) -> list[tuple[int, int]]:
-    """Pairs (track row, detection row) linking predicted track boxes to detections.
-
-    A pair is allowed when IoU >= ``iou`` or when the centres are closer than 0.75 x the
-    larger box's size (small faces moving a few px have no IoU left). Among allowed pairs the
-    assignment minimises (1 - IoU) + normalised centre distance (scipy's Hungarian solver).
-    """
-    if len(tracks) == 0 or len(dets) == 0:
-        return []
-    from scipy.optimize import linear_sum_assignment
-
-    ious = iou_matrix(tracks, dets)
-    st = np.max(tracks[:, 2:] - tracks[:, :2], axis=1)
-    sd = np.max(dets[:, 2:] - dets[:, :2], axis=1)
-    size = np.maximum(np.maximum(st[:, None], sd[None, :]), 1.0)
-    dist = np.linalg.norm(centres(tracks)[:, None, :] - centres(dets)[None, :, :], axis=2) / size
-    ok = (ious >= iou) | (dist < CENTRE_FRACTION)
-    if not ok.any():
-        return []
-    cost = np.where(ok, (1.0 - ious) + dist, 1e6)
-    rows, cols = linear_sum_assignment(cost)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if ok[r, c]]
 
 
 VELOCITY_WINDOW = 0.25  # seconds of detections a track's velocity is measured over
@@ -136,6 +76,11 @@ class _Track:
     score: float
     person: int = -1  # person id of a pose-based region (-1: unknown)
     history: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (t, centre) recent
+    shares: np.ndarray | None = None  # (5, 2) smoothed landmarks as shares of the box; None = unknown
+
+    def marks(self, box: np.ndarray) -> np.ndarray | None:
+        """The track's landmarks (5, 2) px placed on ``box``; None when unknown."""
+        return None if self.shares is None else from_box_shares(self.shares, box)
 
     def velocity(self) -> np.ndarray | None:
         """Centre velocity (2,) px/s over the last ~0.25 s of detections; None if unknown.
@@ -167,9 +112,12 @@ class _Pending:
     ids: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     persons: list[int] = field(default_factory=list)
+    marks: list[np.ndarray] = field(default_factory=list)
     track_set: set[int] = field(default_factory=set)
 
-    def add(self, box: np.ndarray, score: float, tid: int, source: str, person: int = -1) -> None:
+    def add(self, box: np.ndarray, score: float, tid: int, source: str, person: int = -1,
+            marks: np.ndarray | None = None) -> None:
+        """Record one region; ``marks``: its (5, 2) landmarks in px (None = unknown)."""
         if tid in self.track_set:
             return
         if source == HELD:
@@ -180,6 +128,7 @@ class _Pending:
         self.ids.append(tid)
         self.sources.append(source)
         self.persons.append(int(person))
+        self.marks.append(np.full((5, 2), np.nan, np.float32) if marks is None else np.asarray(marks, np.float32))
 
     def regions(self) -> Regions:
         """Final regions: every detection, plus held boxes not duplicating a kept box."""
@@ -198,7 +147,8 @@ class _Pending:
         return Regions(boxes=boxes[keep], scores=np.asarray(self.scores, np.float32)[keep],
                        track_ids=np.asarray(self.ids, np.int64)[keep],
                        sources=tuple(self.sources[i] for i in keep),
-                       persons=persons if (persons >= 0).any() else None)
+                       persons=persons if (persons >= 0).any() else None,
+                       landmarks=np.stack(self.marks).astype(np.float32)[keep])
 
 
 def _grown(box: np.ndarray, scale: float) -> np.ndarray:
@@ -292,6 +242,7 @@ class RegionTracker:
 
     def _assign(self, index: int, t: float, dets: Regions) -> None:
         boxes = np.asarray(dets.boxes, np.float64).reshape(-1, 4)
+        det_marks = dets.landmarks_or_nan().astype(np.float64)
         preds = np.stack([self._predict(tr, t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
         if len(preds):
             shift = common_shift(preds, boxes)
@@ -305,10 +256,10 @@ class RegionTracker:
             track = self._tracks[r]
             if t > track.last_t:
                 flows.append((centres(boxes[d:d + 1])[0] - centres(track.box[None])[0]) / (t - track.last_t))
-            self._interpolate(track, index, t, boxes[d], float(dets.scores[d]))
+            self._interpolate(track, index, t, boxes[d], float(dets.scores[d]), known(det_marks[d]))
             if persons[d] >= 0:
                 track.person = int(persons[d])
-            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d], track.person)
+            frame.add(boxes[d], float(dets.scores[d]), track.id, dets.sources[d], track.person, track.marks(boxes[d]))
         if len(flows) >= 2:
             self._flow = 0.5 * self._flow + 0.5 * np.median(np.asarray(flows), axis=0)
         elif not pairs:
@@ -316,24 +267,36 @@ class RegionTracker:
         for d in range(len(boxes)):
             if d in matched:
                 continue
+            marks = known(det_marks[d])
             track = _Track(id=self._next_id, first_index=index, first_t=t, last_index=index,
-                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]), person=int(persons[d]))
+                           last_t=t, box=boxes[d].copy(), score=float(dets.scores[d]), person=int(persons[d]),
+                           shares=None if marks is None else to_box_shares(marks, boxes[d]))
             track.remember(t, track.box)
             self._next_id += 1
             self._tracks.append(track)
-            frame.add(boxes[d], track.score, track.id, dets.sources[d], track.person)
+            frame.add(boxes[d], track.score, track.id, dets.sources[d], track.person, track.marks(boxes[d]))
             self._dilate_backward(track)
 
-    def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float) -> None:
-        """Fill the frames between the track's last detection and this one; update the track."""
+    def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float,
+                     marks: np.ndarray | None = None) -> None:
+        """Fill the frames between the track's last detection and this one; update the track.
+
+        marks: the new detection's (5, 2) landmarks in px (None = unknown); the track's
+        smoothed landmark shares are interpolated towards them in between.
+        """
         between = [(i, p) for i, p in self._pending.items() if track.last_index < i < index]
         span = t - track.last_t
         missed = any(p.examined for _, p in between)
+        new = smooth_shares(track.shares, None if marks is None else to_box_shares(marks, box), span)
         for i, p in between:
             a = (p.t - track.last_t) / span if span > 0 else 0.0
-            p.add(track.box + a * (box - track.box), min(track.score, score), track.id, HELD, track.person)
+            b = track.box + a * (box - track.box)
+            shares = None if track.shares is None or new is None else track.shares + a * (new - track.shares)
+            p.add(b, min(track.score, score), track.id, HELD, track.person,
+                  None if shares is None else from_box_shares(shares, b))
         if missed and between:
             self._record(track.id, between, "interpolated")
+        track.shares = new
         track.box, track.score = box.copy(), score
         track.last_index, track.last_t = index, t
         track.remember(t, track.box)
@@ -344,7 +307,8 @@ class RegionTracker:
                   if i > track.last_index and p.t - track.last_t <= self.hold + _EPS]
         v = self._velocity(track)
         for _, p in frames:
-            p.add(_moved(track.box, v * (p.t - track.last_t)), track.score, track.id, HELD, track.person)
+            b = _moved(track.box, v * (p.t - track.last_t))
+            p.add(b, track.score, track.id, HELD, track.person, track.marks(b))
         if frames:
             self._record(track.id, frames, "hold")
 
@@ -353,7 +317,8 @@ class RegionTracker:
         frames = [(i, p) for i, p in self._pending.items()
                   if i < track.first_index and track.first_t - p.t <= self.hold + _EPS]
         for _, p in frames:
-            p.add(_moved(track.box, self._flow * (p.t - track.first_t)), track.score, track.id, HELD, track.person)
+            b = _moved(track.box, self._flow * (p.t - track.first_t))
+            p.add(b, track.score, track.id, HELD, track.person, track.marks(b))
         if frames:
             self._record(track.id, frames, "dilate")
 

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 NOT_FOUND = "No such job. It may have expired and been deleted."
 METHOD_LABELS = {
-    "blur": "Face blur", "pixelate": "Face pixelate", "block": "Face solid block",
+    "blur": "Face blur", "replace": "Face replaced by a synthetic face (keeps pose detectors working)",
+    "pixelate": "Face pixelate", "block": "Face solid block",
     "head": "Head blur (from pose keypoints)", "body-blur": "Whole body blur", "body-pixelate": "Whole body pixelate",
     "body-block": "Whole body solid", "lowres": "Low resolution (whole frame)", "skeleton": "Skeleton only (no image)",
 }
