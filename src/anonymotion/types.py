@@ -58,8 +58,13 @@ class Regions:
     boxes: (N, 4) float32 x1, y1, x2, y2 in pixels (before --mask-scale).
     scores: (N,) float32 detector confidence in [0, 1] (held regions keep their last score).
     track_ids: (N,) int64, stable across frames for one face (-1 when untracked).
-    sources: detector name per region ("centerface", "blazeface", "pose-head", "held", ...).
+    sources: what found each region: a detector name ("centerface", "yunet", "blazeface",
+    "pose-head", "held", ...) or, for a face found by several detectors of a union, their
+    names joined by "+" in a fixed order (e.g. "centerface+yunet").
     mask: optional (H, W) bool pixel mask (e.g. person segmentation) anonymized in addition.
+    landmarks: optional (N, 5, 2) float32 x, y in pixels of the five face landmarks in image
+    order: the eye on the image's left, the eye on its right, the nose tip, the mouth corner on
+    the left, the one on the right; NaN rows for regions whose detector gives none.
     """
 
     boxes: np.ndarray
@@ -67,6 +72,7 @@ class Regions:
     track_ids: np.ndarray
     sources: tuple[str, ...]
     mask: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
 
     @staticmethod
     def empty() -> "Regions":

@@ -289,27 +289,39 @@ class CenterFaceDetector:
 
     def detect(self, rgb: np.ndarray) -> Regions:
         """Faces in ``rgb`` (H, W, 3) uint8 RGB; boxes in that frame's pixels, clipped to it."""
-        import cv2
-
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        boxes, scores = self.candidates(rgb, self.threshold)
+        ok = scores >= size_threshold(boxes, self.threshold)
+        boxes, scores = boxes[ok], scores[ok]
+        n = len(boxes)
+        return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
+                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n)
+
+    def candidates(self, rgb: np.ndarray, threshold: float, upscale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Every box (N, 4) in ``rgb``'s pixels (clipped, >= 1 px) scoring above ``threshold``, and scores (N,).
+
+        No size-dependent threshold is applied. upscale: the frame is first enlarged by this
+        factor (bilinear) so faces of a few pixels span enough network cells; the input-size
+        cap applies after it.
+        """
+        import cv2
+
         h, w = rgb.shape[:2]
-        s, nw, nh = network_size(w, h, self.input_size or max(w, h))
+        s = min(upscale, self.input_size / max(w, h)) if self.input_size else upscale
         img = rgb
-        if s < 1.0:
+        if abs(s - 1.0) > 1e-6:
             img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                             interpolation=cv2.INTER_AREA)
+                             interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         rh, rw = img.shape[:2]
+        _, nw, nh = network_size(rw, rh, max(rw, rh))
         blob = np.zeros((1, 3, nh, nw), np.float32)  # zero padding to the network's stride
         blob[0, :, :rh, :rw] = img.transpose(2, 0, 1)
         heat, scale, offset = _session().run(list(OUTPUT_NAMES[:3]), {INPUT_NAME: blob})  # no landmarks
-        boxes, scores = decode(heat[0, 0], scale[0], offset[0], self.threshold)
+        boxes, scores = decode(heat[0, 0], scale[0], offset[0], threshold)
         if len(boxes):
             boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
             np.clip(boxes, 0, [w, h, w, h], out=boxes)
             ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
-            ok &= scores >= size_threshold(boxes, self.threshold)
             boxes, scores = boxes[ok], scores[ok]
-        n = len(boxes)
-        return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
-                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n)
+        return boxes.astype(np.float32), scores.astype(np.float32)
