@@ -166,11 +166,11 @@ def direct_run(video: Path, output: Path, every: int, method_name: str = "blur",
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    from anonymotion.anonymize.methods import make_method
+    from anonymotion.methods.registry import make_method
     from anonymotion.detect.faces import make_face_detector
     from anonymotion.io.video import iter_frames, probe
     from anonymotion.io.writer import VideoWriter
-    from anonymotion.track import RegionTracker, detect_every
+    from anonymotion.track.regions import RegionTracker, detect_every
 
     info = probe(video)
     every = every or detect_every(info.fps)

@@ -188,7 +188,7 @@ def _face_box(xy: np.ndarray, names: tuple[str, ...]) -> list[float]:
 
 def _blur(rgb: np.ndarray, boxes: list[list[float]]) -> np.ndarray:
     """The project's face blur (default strength) on the given boxes."""
-    from anonymotion.anonymize.methods import make_method
+    from anonymotion.methods.registry import make_method
     from anonymotion.types import Regions
 
     n = len(boxes)

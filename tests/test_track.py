@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonymotion.track import HELD_SCALE, RegionTracker, detect_every, iou_matrix, match
+from anonymotion.track.regions import HELD_SCALE, RegionTracker, detect_every, iou_matrix, match
 from anonymotion.types import Regions
 
 FPS = 25.0

@@ -12,44 +12,61 @@ from anonymotion.io.video import Limits
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
+def option(default: Any, help: str, **cli: Any) -> Any:
+    """A config field with its command-line description: ``help`` (units included) and argparse
+    extras (``choices``, ``metavar``, ``type``, ``flag`` to name the option differently, ``cli=False``
+    to keep it off the command line). The CLI's options are generated from these fields
+    (:mod:`anonymotion.commands.options`), so CLI, Python API, web and batch share one definition."""
+    factory = cli.pop("default_factory", None)
+    meta = {"help": help, **cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class AnonymizeConfig:
-    """Every parameter of an anonymization; the manifest records all of them.
+    """Every parameter of an anonymization; the manifest records all of them (see each field's help)."""
 
-    method: anonymization method name (blur, pixelate, block, and those later modules add).
-    detector: face detector (centerface, blazeface, both); threshold: its score threshold
-    (None = detector default); detect_size: network input size, longest side in px
-    (None = detector default). regions: region sources (None = the method's default, e.g. faces).
-    hold: seconds a missed face stays covered (temporal hold/interpolation).
-    detect_every: run the face detector on every n-th frame, the tracker interpolating between
-    (None = about every 60 ms, never more than half of ``hold``; 1 = every frame).
-    mask_scale: box growth factor; shape: ellipse or rect. strength/blocks/kernel/background/size:
-    method parameters (None = method default). crf/preset: x264 quality and speed.
-    keep_audio: re-encode the first audio stream (dropped by default).
-    """
+    method: str = option("blur", "anonymization method: blur, pixelate, block, head, body-blur, body-pixelate, "
+                                 "body-block, lowres, skeleton (default blur)")
+    detector: str = option("centerface", "face detector: centerface, blazeface or both (default centerface)",
+                           choices=("centerface", "blazeface", "both"))
+    face_threshold: float | None = option(None, "face detector score threshold, 0-1 (default: the detector's own)",
+                                          type=float, aliases=("--threshold",))
+    detect_size: int | None = option(None, "longest side in px of the image the face detector sees "
+                                           "(default: the detector's own)", type=int)
+    regions: tuple[str, ...] | None = option(None, "comma-separated region sources, e.g. faces,head "
+                                                   "(default: what the method needs)", type="csv")
+    hold: float = option(0.2, "seconds a missed face stays covered before and after detections (default 0.2)",
+                         type=float)
+    detect_every: int | None = option(None, "run the face detector on every n-th frame, tracking in between "
+                                            "(default: about every 60 ms, e.g. 3 at 50 fps; 1 = every frame)", type=int)
+    mask_scale: float = option(1.3, "grow each face box by this factor (default 1.3)", type=float)
+    shape: str = option("ellipse", "shape of the covered area (default ellipse)", choices=("ellipse", "rect"))
+    strength: float | None = option(None, "blur: sigma as a share of the face size (default 0.3); head: the same "
+                                          "instead of the kernel; body-blur: of the person size", type=float)
+    blocks: int | None = option(None, "pixelate: mosaic cells across the face (default 8); body-pixelate: across "
+                                      "the person (default 16)", type=int)
+    kernel: int | None = option(None, "head: Gaussian kernel size in px, odd (default 25, the study's)", type=int)
+    background: str | None = option(None, "skeleton: background (default neutral)", choices=("neutral", "blur"))
+    size: str | None = option(None, "lowres: target size WxH (default 80x60)")
+    crf: int = option(18, "H.264 quality, 0-51, lower is better (default 18)", type=int)
+    preset: str = option("veryfast", "x264 preset (default veryfast)", choices=PRESETS)
+    keep_audio: bool = option(False, "keep the audio (re-encoded to AAC); dropped by default")
+    recoverable: bool = option(False, "store the original pixels of anonymized regions, encrypted, in a "
+                                      "*.recovery sidecar (videos only)")
+    key_file: Path | None = option(None, "key file for --recoverable (see 'anonymotion keygen')", type=Path,
+                                   flag="--key")
+    passphrase_env: str | None = option(None, "environment variable holding a passphrase for --recoverable")
+    audit: bool = option(False, "audit each output right away; the verdict goes in the manifest "
+                                "(exit code 3 if one fails; videos only)")
+    limits: Limits = option(None, "input size limits", default_factory=Limits, cli=False)
 
-    method: str = "blur"
-    detector: str = "centerface"
-    threshold: float | None = None
-    detect_size: int | None = None
-    regions: tuple[str, ...] | None = None
-    hold: float = 0.2
-    detect_every: int | None = None
-    mask_scale: float = 1.3
-    shape: str = "ellipse"
-    strength: float | None = None
-    blocks: int | None = None
-    kernel: int | None = None
-    background: str | None = None
-    size: str | None = None
-    crf: int = 18
-    preset: str = "veryfast"
-    keep_audio: bool = False
-    recoverable: bool = False
-    key_file: Path | None = None
-    passphrase_env: str | None = None
-    audit: bool = False
-    limits: Limits = field(default_factory=Limits)
+    @property
+    def threshold(self) -> float | None:
+        """Deprecated name of :attr:`face_threshold`."""
+        return self.face_threshold
 
     def validated(self) -> "AnonymizeConfig":
         """Return self after checking every value; ConfigError names the bad option."""
@@ -65,8 +82,8 @@ class AnonymizeConfig:
             raise ConfigError(None, f"--hold must be between 0 and 10 seconds, not {self.hold}")
         if self.detect_every is not None and not 1 <= self.detect_every <= 30:
             raise ConfigError(None, f"--detect-every must be between 1 and 30 frames, not {self.detect_every}")
-        if self.threshold is not None and not 0 < self.threshold < 1:
-            raise ConfigError(None, f"--threshold must be between 0 and 1, not {self.threshold}")
+        if self.face_threshold is not None and not 0 < self.face_threshold < 1:
+            raise ConfigError(None, f"--face-threshold must be between 0 and 1, not {self.face_threshold}")
         if self.detect_size is not None and not 64 <= self.detect_size <= 4096:
             raise ConfigError(None, f"--detect-size must be between 64 and 4096 px, not {self.detect_size}")
         if self.recoverable and self.key_file is None and self.passphrase_env is None:
@@ -75,6 +92,8 @@ class AnonymizeConfig:
 
     def with_overrides(self, **overrides: Any) -> "AnonymizeConfig":
         """A copy with the given fields changed; ConfigError for unknown names."""
+        if "threshold" in overrides:  # deprecated name
+            overrides["face_threshold"] = overrides.pop("threshold")
         names = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - names)
         if unknown:
@@ -91,3 +110,38 @@ class AnonymizeConfig:
         data["key_file"] = "given" if self.key_file else None  # where keys live is nobody's business
         data["regions"] = list(self.regions) if self.regions else None
         return data
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """How an anonymized video is compared with its original (CLI evaluate/compare, batch, web).
+
+    score_threshold: keypoint score (visibility) a keypoint needs to count in EPE/PTK and in the
+    angle confidence filter, 0..1. subject: whom to measure ("auto", "X,Y" or "X1,Y1,X2,Y2"
+    pixels, None = whoever the pose model follows). filter_hz: zero-phase Butterworth cut-off
+    (Hz) applied to every trajectory compared, None = raw. backend: pose backend name.
+    control: also compare a plain re-encode of the original (the control every verdict is
+    judged against). lossless: also pose each method's frames before encoding.
+    """
+
+    score_threshold: float = option(0.5, "keypoint score (visibility) a keypoint needs to count in EPE/PTK and "
+                                         "the angle confidence filter, 0-1 (default 0.5)", type=float)
+    subject: str | None = option(None, "follow one person: 'auto' (the first person found) or the person at a "
+                                       "point / inside a box, in pixels of the upright frame",
+                                 metavar="auto|X,Y|X1,Y1,X2,Y2")
+    filter_hz: float | None = option(None, "zero-phase Butterworth low-pass of the trajectories, cut-off in Hz "
+                                           "(6 when given without a value)", type=float, flag="--filter",
+                                     nargs="?", const=6.0, metavar="HZ")
+    backend: str = option("mediapipe", "pose backend (default mediapipe)", flag="--pose-backend",
+                          aliases=("--backend",))
+    control: bool = option(True, "compare a plain re-encode of the original too (the control verdicts are "
+                                 "judged against)", flag="--no-control", negate=True)
+    lossless: bool = option(False, "also pose each method's frames before encoding (separates method from codec)")
+
+    def validated(self) -> "StudyOptions":
+        """Return self after checking every value; ConfigError names the bad option."""
+        if not 0 < self.score_threshold < 1:
+            raise ConfigError(None, f"--score-threshold must be between 0 and 1, not {self.score_threshold}")
+        if self.filter_hz is not None and not 0 < self.filter_hz < 100:
+            raise ConfigError(None, f"--filter must be a cut-off between 0 and 100 Hz, not {self.filter_hz}")
+        return self

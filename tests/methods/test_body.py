@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonymotion.anonymize.methods import make_method
+from anonymotion.methods.registry import make_method
 from anonymotion.detect.bodies import dilate_mask
 from anonymotion.types import Regions
 

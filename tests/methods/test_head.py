@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from anonymotion.anonymize.head import HeadBlur, kernel_sigma
-from anonymotion.anonymize.masks import region_mask
-from anonymotion.anonymize.methods import make_method
+from anonymotion.methods.head import HeadBlur, kernel_sigma
+from anonymotion.methods.masks import region_mask
+from anonymotion.methods.registry import make_method
 from anonymotion.detect.heads import head_box, head_size_estimates
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as MEDIAPIPE_NAMES
 from anonymotion.errors import ConfigError

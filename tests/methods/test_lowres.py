@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonymotion.anonymize.lowres import LowRes, parse_size, target_size
-from anonymotion.anonymize.methods import make_method
+from anonymotion.methods.lowres import LowRes, parse_size, target_size
+from anonymotion.methods.registry import make_method
 from anonymotion.errors import ConfigError
 from anonymotion.types import Regions
 

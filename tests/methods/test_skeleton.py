@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from anonymotion.anonymize.methods import make_method
-from anonymotion.anonymize.skeleton import NEUTRAL, Skeleton
+from anonymotion.methods.registry import make_method
+from anonymotion.methods.skeleton import NEUTRAL, Skeleton
 from anonymotion.errors import ConfigError
 from anonymotion.pose.skeletons import MEDIAPIPE_33, draw_skeleton
 from anonymotion.types import Regions

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anonymotion.metrics.angles import SD_LIMIT_DEG, angle_stats, summarize_diff, verdict
+from anonymotion.evaluation.judge import judge, judge_angle, verdict
+from anonymotion.metrics.angles import SD_LIMIT_DEG, angle_stats, summarize_diff
 
 
 def test_summary_of_known_differences():
@@ -40,9 +41,25 @@ def test_verdicts():
 
 
 def test_an_angle_lost_by_the_method_fails_instead_of_being_skipped():
-    from anonymotion.metrics.angles import verdict
-
     nan = float("nan")
     assert verdict(nan, nan, lost=True) == "fail"  # e.g. body-pixelate: the pose detector never fired
     assert verdict(nan, nan) == "n/a"
     assert verdict(0.5, 0.2) == "ok" and verdict(0.5, 2.0) == "sd" and verdict(6.0, 0.1) == "fail"
+
+
+def test_a_method_better_than_the_control_is_never_penalised():
+    # cam01's right elbow: blur RMSE 5.2 (SD 3.0) against a control of 14.5 (SD 9.8) was called "SD changed"
+    j = judge_angle({"rmse": 5.2, "sd": 3.0, "n": 90}, {"rmse": 14.5, "sd": 9.8, "n": 100})
+    assert j["verdict"] == "ok" and j["sd_change"] == pytest.approx(-6.8) and j["excess_rmse"] < 0
+    worse = judge_angle({"rmse": 5.2, "sd": 3.0 + 1.3, "n": 90}, {"rmse": 5.0, "sd": 3.0, "n": 100})
+    assert worse["verdict"] == "sd"  # an SD that grows beyond 1.27 degrees is still flagged
+
+
+def test_judge_matches_rows_by_angle_and_fails_an_angle_missing_from_the_method():
+    nan = float("nan")
+    rows = [{"angle": "left_knee", "rmse": 1.0, "sd": 1.0, "n": 50}, {"angle": "left_elbow", "rmse": nan, "sd": nan, "n": 0}]
+    control = [{"angle": "left_elbow", "rmse": 2.0, "sd": 1.5, "n": 50}, {"angle": "left_knee", "rmse": 0.5, "sd": 0.8, "n": 50}]
+    judged = judge(rows, control)
+    assert [r["angle"] for r in judged] == ["left_knee", "left_elbow"]
+    assert judged[0]["excess_rmse"] == pytest.approx(0.5) and judged[0]["verdict"] == "ok"
+    assert judged[1]["verdict"] == "fail" and judged[1]["control_n"] == 50

@@ -10,7 +10,8 @@ import pytest
 
 from anonymotion.evaluation import EvaluationResult, VideoMismatchError, compare_poses
 from anonymotion.pose.skeletons import MEDIAPIPE_33 as N
-from anonymotion.report.evaluation import build_tables, write_evaluation_outputs
+from anonymotion.evaluation.tables import build_tables
+from anonymotion.report.evaluation import write_evaluation_outputs
 from anonymotion.types import Poses
 
 

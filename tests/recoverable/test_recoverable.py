@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anonymotion.anonymize.methods import make_method
-from anonymotion.anonymize.recoverable import (
-    MAGIC, RecoveryFileError, RecoveryWriter, VideoMismatchError, changed_rects, load_key, recover,
-)
-from anonymotion.crypto import Passphrase, WrongKeyError, generate_key_file, read_key_file
+from anonymotion.methods.registry import make_method
+from anonymotion.recovery.reader import recover
+from anonymotion.recovery.sidecar import MAGIC, RecoveryFileError, VideoMismatchError, changed_rects, load_key
+from anonymotion.recovery.writer import RecoveryWriter
+from anonymotion.recovery.keys import Passphrase, WrongKeyError, generate_key_file, read_key_file
 from anonymotion.errors import InputError, OutputError
 from anonymotion.io.video import iter_frames, probe
 from anonymotion.io.writer import VideoWriter

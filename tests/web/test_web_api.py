@@ -165,7 +165,7 @@ def test_anonymize_reports_progress_and_every_download_decodes_with_generic_name
         assert SECRET_NAME not in json.dumps(dict(c.metadata)) and not leftover.get("title")
     manifest = client.get(d["manifest"]["url"])
     assert manifest.json()["method"] == "pixelate"
-    assert manifest.json()["parameters"]["blocks"] == 6  # level 3 ("strong") of pixelate
+    assert manifest.json()["parameters"]["blocks"] == 5  # level 3 ("stronger") of pixelate
     assert SECRET_NAME not in manifest.text
     regions = client.get(d["regions"]["url"])
     assert len(regions.text.strip().splitlines()) == 40

@@ -208,7 +208,7 @@ def anonymize_coco_image(path: Path, output: Path, image: CocoImage, config: Any
     Writes ``output`` (same format, no metadata, atomic). Returns {"regions": n, "counts": {...}}.
     Raises InputError when the image cannot be read or its size differs from the annotation.
     """
-    from anonymotion.anonymize.methods import make_method
+    from anonymotion.methods.registry import make_method
     from anonymotion.errors import ConfigError
     from anonymotion.io.images import read_image, write_image
 

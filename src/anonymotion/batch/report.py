@@ -36,7 +36,7 @@ from anonymotion.io.writer import write_text_atomic
 
 log = logging.getLogger(__name__)
 
-CONTROL = "reencode"
+from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 VIDEO_COLUMNS = ("video", "method", "status", "frames", "regions", "epe_px", "epe_norm", "ptk_pct", "pck_01",
                  "angle_rmse_mean", "mpjpe_mm", "audit_verdict", "leaks", "face_frames", "leak_rate", "seconds",
                  "error")
@@ -164,9 +164,9 @@ def angle_rows(entries: list[Entry], labels: list[str]) -> list[dict]:
 
 
 def _judge(rows: list[dict]) -> None:
-    """Pooled rows of each method get its excess over the re-encode control and the verdict
-    against the limits (5° RMSE excess, 1.27° SD change; metrics.angles.verdict)."""
-    from anonymotion.metrics.angles import verdict
+    """Pooled rows of each method get the one judge's verdict against the re-encode control's
+    pooled row (:func:`anonymotion.evaluation.judge.judge_angle`)."""
+    from anonymotion.evaluation.judge import judge_angle
 
     control = {r["angle"]: r for r in rows if r["scope"] == "ALL" and r["method"] == CONTROL}
     if not control:
@@ -175,9 +175,9 @@ def _judge(rows: list[dict]) -> None:
         c = control.get(r["angle"])
         if r["scope"] != "ALL" or r["method"] == CONTROL or c is None:
             continue
-        r["excess_rmse"] = _f(r["rmse"]) - _f(c["rmse"])
-        r["sd_change"] = abs(_f(r["sd"]) - _f(c["sd"]))
-        r["verdict"] = verdict(r["excess_rmse"], r["sd_change"])
+        j = judge_angle({"rmse": _f(r["rmse"]), "sd": _f(r["sd"]), "n": r.get("n")},
+                        {"rmse": _f(c["rmse"]), "sd": _f(c["sd"]), "n": c.get("n")})
+        r["excess_rmse"], r["sd_change"], r["verdict"] = j["excess_rmse"], j["sd_change"], j["verdict"]
 
 
 def stats_rows(entries: list[Entry], labels: list[str], angles: list[dict], keypoints: list[dict]) -> list[dict]:

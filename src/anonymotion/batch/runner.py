@@ -23,20 +23,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from anonymotion.batch.state import BatchLock, BatchManifest, Entry, fingerprint, hash_input, remove_stale_temps
+from anonymotion.batch.plan import EVAL_DIR, check_methods, parse_methods, plan_tasks, task_parameters
 from anonymotion.batch.tasks import PROGRESS_TOPIC, Task, run_task
-from anonymotion.config import AnonymizeConfig
+from anonymotion.config import AnonymizeConfig, StudyOptions
 from anonymotion.errors import ConfigError, InputError
-from anonymotion.files import find_media, output_name
+from anonymotion.io.naming import find_media, output_name, refuse_collisions
 from anonymotion.io.images import is_image
 
 log = logging.getLogger(__name__)
 
-EVAL_DIR = "_evaluation"
 CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler
 Echo = Callable[[str], None]
 
@@ -68,95 +68,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def parse_methods(text: str | list[str]) -> list[str]:
-    """``"blur,pixelate"`` -> ["blur", "pixelate"] (order kept, duplicates dropped)."""
-    items = text if isinstance(text, list) else text.split(",")
-    methods = list(dict.fromkeys(m.strip() for m in items if m.strip()))
-    if not methods:
-        raise ConfigError(None, "--method needs at least one method name")
-    return methods
-
-
-def check_methods(methods: list[str], config: AnonymizeConfig) -> None:
-    """Build each method once here, so an unknown name or bad parameter fails before any work."""
-    from anonymotion.anonymize.methods import make_method
-
-    for m in methods:
-        try:
-            method = make_method(m, **config.with_overrides(method=m).method_params())
-        except ValueError as exc:
-            raise ConfigError(None, str(exc)) from None
-        close = getattr(method, "close", None)
-        if callable(close):
-            close()
-
-
-def _output_for(output_dir: Path, rel: Path, methods: list[str], keep_name: bool) -> dict[str, Path]:
-    name = rel.name if keep_name else output_name(rel)
-    if len(methods) == 1:
-        return {methods[0]: output_dir / rel.parent / name}
-    return {m: output_dir / m / rel.parent / name for m in methods}
-
-
-def plan_tasks(input_dir: Path, output_dir: Path, config: AnonymizeConfig, methods: list[str], *,
-               evaluate: bool, audit: bool, control: bool = True, threshold: float = 0.5,
-               coco_images: list[Any] | None = None) -> tuple[list[Task], list[str]]:
-    """Every input under ``input_dir`` (or every image the COCO file lists) as a Task.
-
-    Files under ``output_dir`` are never inputs. Returns (tasks, warnings).
-    """
-    warnings: list[str] = []
-    tasks: list[Task] = []
-    out_res = output_dir.resolve()
-    if coco_images is not None:
-        listed = set()
-        for img in coco_images:
-            rel = Path(img.file_name)
-            listed.add(rel.as_posix())
-            tasks.append(Task(key=rel.as_posix(), input=input_dir / rel, kind="coco",
-                              outputs=_output_for(output_dir, rel, methods, keep_name=True), config=config,
-                              coco=img))
-        extra = [p for p in find_media(input_dir, True) if is_image(p)
-                 and p.relative_to(input_dir).as_posix() not in listed and not _under(p, out_res)]
-        if extra:
-            warnings.append(f"{len(extra)} image(s) in {input_dir} are not in the annotation file and were "
-                            f"not processed (e.g. {extra[0].relative_to(input_dir)})")
-        return tasks, warnings
-    for path in find_media(input_dir, True):
-        if _under(path, out_res):
-            continue
-        rel = path.relative_to(input_dir)
-        kind = "image" if is_image(path) else "video"
-        eval_dir = (output_dir / EVAL_DIR / rel.parent / rel.stem) if evaluate and kind == "video" else None
-        tasks.append(Task(key=rel.as_posix(), input=path, kind=kind,
-                          outputs=_output_for(output_dir, rel, methods, keep_name=False), config=config,
-                          eval_dir=eval_dir, control=control, audit=audit and kind == "video",
-                          threshold=threshold))
-    return tasks, warnings
-
-
-def _under(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder)
-        return True
-    except ValueError:
-        return False
-
-
-def task_parameters(task: Task, methods: list[str], evaluate: bool, audit: bool, control: bool,
-                    threshold: float) -> dict[str, Any]:
-    """Everything that shapes a task's outputs; its fingerprint decides whether a rerun redoes it."""
-    params: dict[str, Any] = {"config": task.config.to_json(), "methods": methods}
-    params["config"].pop("method", None)
-    params["config"].pop("audit", None)
-    if task.kind == "video":
-        params.update(evaluate=evaluate, audit=audit, control=control and evaluate,
-                      threshold=threshold if evaluate else None)
-    if task.coco is not None:
-        params["coco"] = task.coco.to_json()
-    return params
 
 
 def _frames_hint(task: Task) -> int:
@@ -272,8 +183,7 @@ def run_batch(
     *,
     evaluate: bool = False,
     audit: bool = False,
-    control: bool = True,
-    threshold: float = 0.5,
+    options: StudyOptions | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Any = None,
@@ -286,8 +196,9 @@ def run_batch(
     """Anonymize every video and image under ``input_dir`` into ``output_dir`` on Dask.
 
     methods: names or "a,b" (default: config.method). evaluate: pose and compare every
-    output with its original (with a re-encode ``control`` unless False; keypoint score
-    ``threshold``). audit: audit every output. workers: LocalCluster size (default: one
+    output with its original through the one comparison engine (``options``: keypoint score
+    threshold, re-encode control, subject, filter, pose backend). audit: audit every output.
+    workers: LocalCluster size (default: one
     per core); scheduler: address of an existing cluster; client: an existing
     ``distributed.Client`` to use instead. coco: COCO keypoint annotation file of the
     images in ``input_dir`` (head regions from the annotated keypoints). force: redo
@@ -313,7 +224,7 @@ def run_batch(
         removed = remove_stale_temps(output_dir)
         manifest = BatchManifest.load(output_dir)
         tasks, warnings = plan_tasks(input_dir, output_dir, config, methods, evaluate=evaluate, audit=audit,
-                                     control=control, threshold=threshold, coco_images=coco_images)
+                                     options=options, coco_images=coco_images)
         if removed and not quiet:
             echo(f"removed {len(removed)} unfinished temporary file(s) of an interrupted run")
         if coco is not None:
@@ -326,7 +237,7 @@ def run_batch(
         todo: list[tuple[Task, str, tuple[str, int, int]]] = []
         skipped = 0
         for task in tasks:
-            params_fp = fingerprint(task_parameters(task, methods, evaluate, audit, control, threshold))
+            params_fp = fingerprint(task_parameters(task, methods, evaluate, audit))
             if not task.input.exists():
                 manifest.record(Entry(key=task.key, sha256="", size=0, mtime_ns=0, fingerprint=params_fp,
                                       status="failed", error=f"InputError: {task.input}: file not found"))

@@ -14,18 +14,18 @@ import logging
 import math
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anonymotion.config import AnonymizeConfig
+from anonymotion.config import AnonymizeConfig, StudyOptions
 from anonymotion.errors import AnonymotionError
 
 log = logging.getLogger(__name__)
 
 #: Dask event topic on which workers publish {"key", "done", "total"} progress fractions.
 PROGRESS_TOPIC = "anonymotion-batch-progress"
-CONTROL = "reencode"
+from anonymotion.methods.registry import CONTROL  # noqa: E402  (defined once)
 OVERALL_KEYS = ("frames", "epe_px", "epe_norm", "epe_sd_px", "ptk_pct", "pck_005", "pck_01", "keypoints_ref",
                 "keypoints_test", "detection_rate_ref", "detection_rate_test", "angle_rmse_mean", "mpjpe_mm")
 KEYPOINT_KEYS = ("keypoint", "epe_px", "epe_sd_px", "n", "ptk_pct", "pck_01")
@@ -38,8 +38,8 @@ class Task:
 
     key: input path relative to INPUT_DIR (manifest key); kind: "video", "image" or "coco";
     outputs: method -> absolute output path; eval_dir: folder for the comparison files
-    (None: no evaluation); control: also compare a plain re-encode (the control);
-    audit: audit every output; threshold: keypoint score threshold of the evaluation;
+    (None: no evaluation); audit: audit every output; options: how the evaluation compares
+    (keypoint score threshold, re-encode control, subject, filter, pose backend);
     coco: the image's annotations (kind "coco").
     """
 
@@ -49,9 +49,8 @@ class Task:
     outputs: dict[str, Path]
     config: AnonymizeConfig
     eval_dir: Path | None = None
-    control: bool = True
     audit: bool = False
-    threshold: float = 0.5
+    options: StudyOptions = field(default_factory=StudyOptions)
     coco: Any = None
 
 
@@ -168,7 +167,7 @@ def _video(task: Task, out: dict[str, Any]) -> None:
     evaluate = task.eval_dir is not None
     outputs = dict(task.outputs)
     control_path = None
-    if evaluate and task.control and CONTROL not in outputs:
+    if evaluate and task.options.control and CONTROL not in outputs:
         task.eval_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         control_path = temp_path_for(task.eval_dir / f"{task.input.stem}.{CONTROL}.mp4")  # type: ignore[operator]
         outputs[CONTROL] = control_path
@@ -194,22 +193,23 @@ def _video(task: Task, out: dict[str, Any]) -> None:
 
 
 def _evaluate(task: Task, outputs: dict[str, Path], out: dict[str, Any], stages: _Stages) -> None:
-    """Pose the original once and every output, compare each with the original."""
-    from anonymotion.evaluation import compare_poses, pose_video, write_compare_outputs
+    """Pose the original once and every output, compare and judge each through the one engine."""
+    from anonymotion.evaluation.compare import write_compare_outputs
+    from anonymotion.evaluation.study import study_outputs
 
+    stage = stages.next()
+    for _ in outputs:
+        stages.next()
     try:
-        ref = pose_video(task.input, require_person=True, progress=stages.next())
+        study = study_outputs(task.input, outputs, task.options, progress=stage,
+                              names={m: str(task.outputs.get(m, p)) for m, p in outputs.items()})
     except AnonymotionError as exc:  # e.g. nobody in the video: the anonymization itself stands
         out["extra"]["evaluation_error"] = f"{type(exc).__name__}: {exc}"
-        for _ in outputs:
-            stages.next()
         return
-    for m, path in outputs.items():
-        test = pose_video(path, progress=stages.next())
-        result = compare_poses(ref, test, threshold=task.threshold, ref_name=str(task.input),
-                               test_name=str(task.outputs.get(m, path)))
+    for m, result in study.results.items():
         write_compare_outputs(result, task.eval_dir / m)  # type: ignore[operator]
         out["evaluation"][m] = compact_compare(result)
+        out["evaluation"][m]["verdicts"] = _clean([v for v in study.verdicts if v["method"] == m])
 
 
 def _audit(original: Path, output: Path, progress: Any) -> dict[str, Any]:

@@ -7,62 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from anonymotion.config import AnonymizeConfig
 from anonymotion.errors import AnonymotionError
-from anonymotion.files import plan_jobs
-from anonymotion.io.video import Limits
+from anonymotion.io.naming import plan_jobs
+from anonymotion.commands.options import add_config_arguments, config_from_args
 from anonymotion.progress import progress_bar
 
 log = logging.getLogger(__name__)
-
-
-def add_config_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of :class:`AnonymizeConfig`, shared by every command that anonymizes."""
-    d = AnonymizeConfig()
-    p.add_argument("--method", default=d.method,
-                   help="blur (default), pixelate, block, or a method added by a plug-in (head, body-blur, lowres ...)")
-    p.add_argument("--detector", default=d.detector, choices=["centerface", "blazeface", "both"],
-                   help="face detector (default centerface)")
-    p.add_argument("--threshold", type=float, default=None, help="detector score threshold (default: detector's own)")
-    p.add_argument("--detect-size", type=int, default=None,
-                   help="longest side in px of the image the detector sees (default: detector's own)")
-    p.add_argument("--regions", default=None,
-                   help="comma-separated region sources, e.g. faces,head (default: what the method needs)")
-    p.add_argument("--hold", type=float, default=d.hold,
-                   help="seconds a missed face stays covered before and after detections (default 0.2)")
-    p.add_argument("--detect-every", type=int, default=None,
-                   help="run the face detector on every n-th frame, tracking in between "
-                        "(default: about every 60 ms, e.g. 3 at 50 fps; 1 = every frame)")
-    p.add_argument("--mask-scale", type=float, default=d.mask_scale, help="grow each box by this factor (default 1.3)")
-    p.add_argument("--shape", default=d.shape, choices=["ellipse", "rect"], help="shape of the covered area")
-    p.add_argument("--strength", type=float, default=None, help="method strength (blur: sigma as a share of the face size)")
-    p.add_argument("--blocks", type=int, default=None, help="pixelate: mosaic cells across the face (default 8)")
-    p.add_argument("--kernel", type=int, default=None, help="head: Gaussian kernel size in px (default 25)")
-    p.add_argument("--background", default=None, choices=["neutral", "blur"], help="skeleton: background")
-    p.add_argument("--size", default=None, help="lowres: target size WxH (default 80x60)")
-    p.add_argument("--crf", type=int, default=d.crf, help="H.264 quality, 0-51, lower is better (default 18)")
-    p.add_argument("--preset", default=d.preset, help="x264 preset (default veryfast)")
-    p.add_argument("--keep-audio", action="store_true", help="keep the audio (re-encoded to AAC); dropped by default")
-    p.add_argument("--recoverable", action="store_true",
-                   help="store the original pixels of anonymized regions, encrypted, in a *.recovery sidecar")
-    p.add_argument("--key", type=Path, default=None, help="key file for --recoverable (see 'anonymotion keygen')")
-    p.add_argument("--passphrase-env", default=None, help="environment variable holding a passphrase for --recoverable")
-    p.add_argument("--max-pixels", type=int, default=Limits().max_pixels, help="refuse frames larger than this")
-    p.add_argument("--max-fps", type=float, default=Limits().max_fps, help="refuse frame rates above this")
-
-
-def config_from_args(args: argparse.Namespace) -> AnonymizeConfig:
-    limits = Limits(max_pixels=args.max_pixels, max_fps=args.max_fps,
-                    max_width=max(Limits().max_width, int(args.max_pixels ** 0.5)),
-                    max_height=max(Limits().max_height, int(args.max_pixels ** 0.5)))
-    return AnonymizeConfig(
-        method=args.method, detector=args.detector, threshold=args.threshold, detect_size=args.detect_size,
-        regions=tuple(r.strip() for r in args.regions.split(",") if r.strip()) if args.regions else None,
-        hold=args.hold, detect_every=args.detect_every, mask_scale=args.mask_scale, shape=args.shape, strength=args.strength,
-        blocks=args.blocks, kernel=args.kernel, background=args.background, size=args.size, crf=args.crf,
-        preset=args.preset, keep_audio=args.keep_audio, recoverable=args.recoverable, key_file=args.key,
-        passphrase_env=args.passphrase_env, audit=getattr(args, "audit", False), limits=limits,
-    ).validated()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,8 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="output file for one input, output folder for several or for a folder")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    p.add_argument("--audit", action="store_true",
-                   help="audit each output right away; the verdict goes in the manifest (exit code 3 if one fails)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     add_config_arguments(p)
     p.set_defaults(func=run)

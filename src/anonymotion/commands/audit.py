@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     f"Exit code {EXIT_PASS} on pass, {EXIT_FAIL} on fail, 2 on error.")
     p.add_argument("videos", nargs="+", type=Path, metavar="VIDEO",
                    help="ORIGINAL ANONYMIZED, or ANONYMIZED alone (residual faces and metadata only)")
-    p.add_argument("--out-dir", type=Path, default=None,
+    p.add_argument("-o", "--output", "--out-dir", dest="out_dir", type=Path, default=None, metavar="DIR",
                    help="folder for <anonymized stem>.audit.json (default: beside the anonymized video)")
     p.add_argument("--json", type=Path, default=None, dest="json_path", help="exact path of the JSON report")
     p.add_argument("--leak-crops", type=Path, default=None, metavar="DIR",

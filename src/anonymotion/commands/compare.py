@@ -7,7 +7,9 @@ import json
 import math
 from pathlib import Path
 
+from anonymotion.commands.options import add_options
 from anonymotion.commands.pose import add_pose_arguments
+from anonymotion.config import StudyOptions
 from anonymotion.progress import progress_bar
 
 
@@ -22,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("anonymized", type=Path)
     p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
                    help="output folder (default: ANONYMIZED's name + '_compare' beside it)")
-    p.add_argument("--threshold", type=float, default=0.5, help="keypoint score threshold (default 0.5)")
     p.add_argument("--json", action="store_true", help="print the overall result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     add_pose_arguments(p)
+    add_options(p, StudyOptions, exclude=("subject", "filter_hz", "backend", "control", "lossless"))
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     out_dir = args.output or args.anonymized.with_name(f"{args.anonymized.stem}_compare")
     with progress_bar(f"compare {args.anonymized.name}", quiet=args.quiet) as progress:
-        result = compare(args.original, args.anonymized, out_dir, threshold=args.threshold, subject=args.subject,
+        result = compare(args.original, args.anonymized, out_dir, threshold=args.score_threshold, subject=args.subject,
                          filter_hz=args.filter_hz, progress=progress, max_frames=args.max_frames,
                          backend=args.backend)
     if args.json:

@@ -10,7 +10,8 @@ from anonymotion.progress import progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from anonymotion.commands.anonymize import add_config_arguments
+    from anonymotion.commands.options import add_config_arguments, add_options
+    from anonymotion.config import StudyOptions
 
     p = sub.add_parser(
         "evaluate", help="anonymize with several methods and measure the impact on pose and joint angles",
@@ -22,30 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default="blur,pixelate,block", help="comma-separated methods (default blur,pixelate,block)")
     p.add_argument("-o", "--output", type=Path, default=Path("evaluation"), metavar="DIR",
                    help="output folder (default ./evaluation)")
-    p.add_argument("--lossless", action="store_true",
-                   help="also pose each method's frames before encoding (separates method from codec)")
-    p.add_argument("--score-threshold", type=float, default=0.5, help="keypoint score threshold (default 0.5)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
-    add_pose_arguments(p)
-    add_config_arguments(p)
+    add_pose_arguments(p, max_frames=False)
+    add_options(p, StudyOptions, exclude=("subject", "filter_hz", "backend", "control"))
+    add_config_arguments(p, exclude=("method", "audit", "recoverable", "key_file", "passphrase_env"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonymotion.commands.anonymize import config_from_args
+    from anonymotion.commands.options import config_from_args, from_args
+    from anonymotion.config import StudyOptions
     from anonymotion.evaluation import evaluate
     from anonymotion.report.tables import table_text
 
-    if args.max_frames is not None:
-        from anonymotion.errors import ConfigError
-
-        raise ConfigError(None, "--max-frames is not supported by evaluate (it anonymizes whole videos)")
     config = config_from_args(args)
+    options = from_args(StudyOptions, args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     with progress_bar("evaluate", quiet=args.quiet) as progress:
-        result = evaluate(args.videos, methods, args.output, config=config, lossless=args.lossless,
-                          subject=args.subject, filter_hz=args.filter_hz, progress=progress,
-                          threshold=args.score_threshold, backend=args.backend)
+        result = evaluate(args.videos, methods, args.output, config=config, options=options, progress=progress)
     if not args.quiet:
         for video in result.videos:
             print(f"== {video}")

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonymotion.crypto import generate_key_file
+    from anonymotion.recovery.keys import generate_key_file
 
     path = generate_key_file(args.keyfile, force=args.force)
     print(f"key written to {path} (mode 600); keep a safe copy, it cannot be regenerated")

@@ -8,15 +8,15 @@ from pathlib import Path
 from anonymotion.progress import progress_bar
 
 
-def add_pose_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by pose, compare and evaluate."""
-    p.add_argument("--subject", default=None, metavar="auto|X,Y|X1,Y1,X2,Y2",
-                   help="follow one person: 'auto' (the first person found) or the person at a point / "
-                        "inside a box, in pixels of the upright frame; frames where it is lost are reported")
-    p.add_argument("--filter", dest="filter_hz", type=float, nargs="?", const=6.0, default=None, metavar="HZ",
-                   help="zero-phase Butterworth low-pass of the trajectories (default cut-off 6 Hz when given)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
-    p.add_argument("--backend", default="mediapipe", help="pose backend (default mediapipe)")
+def add_pose_arguments(p: argparse.ArgumentParser, *, max_frames: bool = True) -> None:
+    """Options shared by pose, compare and evaluate: subject, filter and pose backend come from
+    :class:`anonymotion.config.StudyOptions` (one definition for every surface)."""
+    from anonymotion.commands.options import add_options
+    from anonymotion.config import StudyOptions
+
+    add_options(p, StudyOptions, exclude=("score_threshold", "control", "lossless"))
+    if max_frames:
+        p.add_argument("--max-frames", type=int, default=None, metavar="N", help="only the first N frames")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from anonymotion.anonymize.recoverable import load_key, recover
+    from anonymotion.recovery.reader import recover
+    from anonymotion.recovery.sidecar import load_key
     from anonymotion.errors import ConfigError
     from anonymotion.progress import progress_bar
 

@@ -1,8 +1,9 @@
 """Region sources: what finds the pixels to anonymize in a frame, by name.
 
 A source turns an upright RGB frame into :class:`Regions` (boxes and/or a pixel mask).
-"faces" is built in; other modules add sources (pose-guided heads, person masks) with
-:func:`register_source`. Sources are built from the one typed config of the pipeline.
+The registry is a literal dict: "faces" (the face detector(s) of ``config.detector``),
+"head" (pose-guided head boxes) and "body" (person masks). Sources are built from the one
+typed config of the pipeline; models load when a source is built, not at import.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class FaceSource:
     def __init__(self, config: "AnonymizeConfig") -> None:
         from anonymotion.detect.faces import make_face_detector
 
-        self.detector = make_face_detector(config.detector, threshold=config.threshold,
+        self.detector = make_face_detector(config.detector, threshold=config.face_threshold,
                                            input_size=config.detect_size)
 
     def detect(self, rgb: np.ndarray, t: float) -> Regions:
@@ -51,19 +52,24 @@ class FaceSource:
             close()
 
 
-REGION_SOURCES: dict[str, Callable[["AnonymizeConfig"], Any]] = {"faces": FaceSource}
+def _head(config: "AnonymizeConfig") -> RegionSource:
+    from anonymotion.detect.heads import HeadSource
+
+    return HeadSource(config)
 
 
-def register_source(name: str, factory: Callable[["AnonymizeConfig"], RegionSource]) -> None:
-    """Make a region source available under ``name`` (e.g. ``--regions faces,head``)."""
-    REGION_SOURCES[name] = factory
+def _body(config: "AnonymizeConfig") -> RegionSource:
+    from anonymotion.detect.bodies import BodySource
+
+    return BodySource(config)
+
+
+#: source name -> factory(config)
+REGION_SOURCES: dict[str, Callable[["AnonymizeConfig"], Any]] = {"faces": FaceSource, "head": _head, "body": _body}
 
 
 def make_sources(names: tuple[str, ...], config: "AnonymizeConfig") -> list[RegionSource]:
     """Build the named sources; ValueError naming the known ones for an unknown name."""
-    from anonymotion.anonymize.methods import _load_extra_methods
-
-    _load_extra_methods()  # the module adding methods also adds their sources
     unknown = [n for n in names if n not in REGION_SOURCES]
     if unknown:
         raise ValueError(f"unknown region source {unknown[0]!r}; choose from: {', '.join(sorted(REGION_SOURCES))}")

@@ -70,21 +70,3 @@ def angle_stats(
             "conf_change_pct": 100.0 * (ct - cr) / cr if cr > 0 else float("nan"),
         })
     return rows, d
-
-
-def verdict(rmse_excess: float, sd_change: float, *, lost: bool = False) -> str:
-    """Judge a method's angle against the limits, from its excess over the control.
-
-    rmse_excess: method RMSE − control RMSE (°); sd_change: |method SD − control SD| (°).
-    "ok" when within 5° and the SD change below 1.27°, "sd" when only the SD limit is
-    exceeded, "fail" when the 5° limit is exceeded or when ``lost`` (the angle could be
-    measured on the control but never on the method's video: the pose detector failed),
-    "n/a" when not computable.
-    """
-    if not (np.isfinite(rmse_excess) and np.isfinite(sd_change)):
-        return "fail" if lost else "n/a"
-    if rmse_excess > ACCEPT_DEG:
-        return "fail"
-    if sd_change > SD_LIMIT_DEG:
-        return "sd"
-    return "ok"

@@ -30,7 +30,7 @@ from anonymotion.web import files, security, uploads
 from anonymotion.web.jobs import Job, JobStore, new_job_id
 from anonymotion.web.settings import Settings, load_settings
 from anonymotion.web.sweeper import Sweeper, clear_incoming
-from anonymotion.web.worker import LEVELS, Runner, audit_available
+from anonymotion.web.worker import Runner, audit_available
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ METHOD_LABELS = {
     "head": "Head blur (from pose keypoints)", "body-blur": "Whole body blur", "body-pixelate": "Whole body pixelate",
     "body-block": "Whole body solid", "lowres": "Low resolution (whole frame)", "skeleton": "Skeleton only (no image)",
 }
-LEVEL_LABELS = {1: "Light", 2: "Standard", 3: "Strong", 4: "Maximum"}
+LEVEL_LABELS = {1: "Standard (default)", 2: "Strong", 3: "Stronger", 4: "Maximum"}
 INTERRUPTED = "interrupted by a server restart; its partial files were removed. Retry to run it again."
 
 
@@ -49,20 +49,18 @@ class AnonymizeRequest(BaseModel):
     """The choices of the Anonymize step."""
 
     method: str = Field("blur", description="anonymization method, one of GET /api/methods")
-    level: int = Field(2, ge=1, le=4, description="strength: 1 light, 2 standard, 3 strong, 4 maximum")
+    level: int = Field(1, ge=1, le=4, description="strength: 1 standard (the library default), 2 strong, 3 stronger, 4 maximum")
     shape: Literal["ellipse", "rect"] = Field("ellipse", description="shape of each anonymized region")
     keep_audio: bool = Field(False, description="re-encode the audio track instead of dropping it")
 
 
 def available_methods() -> list[dict[str, str]]:
     """Methods offered on the page (the re-encode control is not an anonymization)."""
-    from anonymotion.anonymize.methods import METHODS, _load_extra_methods
-
-    _load_extra_methods()
+    from anonymotion.methods.registry import METHODS, method_class
     names = [n for n in METHODS if n != "reencode"]
     names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
     return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").replace("-", " ").capitalize()),
-             "levels": n in LEVELS} for n in names]
+             "levels": method_class(n).level_param is not None} for n in names]
 
 
 def job_to_api(job: Job, request: Request) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _describe(series: np.ndarray) -> dict[str, float | None]:
 
 def summarize(result: Any, control: Any = None) -> dict[str, Any]:
     """The Test step's numbers from a CompareResult and its control (see module docstring)."""
-    from anonymotion.metrics.angles import verdict
+    from anonymotion.evaluation.judge import judge_angle
 
     names = list(result.angle_names)
     rows = {r["angle"]: r for r in result.angles}
@@ -68,10 +68,9 @@ def summarize(result: Any, control: Any = None) -> dict[str, Any]:
         c = control_rows.get(name)
         judged: dict[str, Any] = {}
         if c is not None:
-            excess = float(rmse) - float(c["rmse"])
-            sd_change = abs(float(row["sd"]) - float(c["sd"]))
-            judged = {"control": {"rmse": c["rmse"], "sd": c["sd"]}, "excess_rmse": excess,
-                      "sd_change": sd_change, "verdict": verdict(excess, sd_change)}
+            j = judge_angle(row, c)
+            judged = {"control": {"rmse": c["rmse"], "sd": c["sd"]}, "excess_rmse": j["excess_rmse"],
+                      "sd_change": j["sd_change"], "verdict": j["verdict"]}
         angles.append({
             "angle": name,
             "label": name.replace("_", " ").capitalize(),

@@ -23,15 +23,6 @@ from anonymotion.web.jobs import Job, JobStore
 
 log = logging.getLogger(__name__)
 
-#: "strength" levels of the page (1 light .. 4 maximum) -> the method parameter they set
-LEVELS: dict[str, tuple[str, dict[int, Any]]] = {
-    "blur": ("strength", {1: 0.08, 2: 0.12, 3: 0.18, 4: 0.25}),  # sigma as a share of the face size
-    "pixelate": ("blocks", {1: 12, 2: 8, 3: 6, 4: 4}),  # mosaic cells across the face
-    "head": ("kernel", {1: 15, 2: 25, 3: 41, 4: 61}),  # Gaussian kernel in px (study: 25)
-    "body-blur": ("strength", {1: 0.02, 2: 0.03, 3: 0.045, 4: 0.06}),  # sigma as a share of the person size
-    "body-pixelate": ("blocks", {1: 24, 2: 16, 3: 12, 4: 8}),  # mosaic cells across the person
-    "lowres": ("size", {1: "160x120", 2: "80x60", 3: "64x48", 4: "40x30"}),  # whole frame size
-}
 INTERNAL_ERROR = "an internal error stopped the processing (details are in the server log); retry, or upload again"
 
 
@@ -73,9 +64,12 @@ def method_overrides(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"method": method, "shape": params.get("shape", "ellipse"),
                            "keep_audio": bool(params.get("keep_audio", False))}
     level = params.get("level")
-    if level is not None and method in LEVELS:
-        name, table = LEVELS[method]
-        out[name] = table[int(level)]
+    if level is not None:
+        from anonymotion.methods.registry import level_value
+
+        chosen = level_value(method, int(level))  # level 1 = the library default, by construction
+        if chosen is not None:
+            out[chosen[0]] = chosen[1]
     if params.get("mask_scale") is not None:
         out["mask_scale"] = float(params["mask_scale"])
     return out

@@ -9,7 +9,6 @@ written under a temporary name and renamed only when complete.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -21,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from anonymotion.anonymize.methods import Method, make_method
+from anonymotion.methods.base import Method
+from anonymotion.methods.registry import check_method_options, make_method
 from anonymotion.config import AnonymizeConfig
 from anonymotion.detect.sources import make_sources
 from anonymotion.errors import ConfigError
-from anonymotion.io.images import is_image, read_image, write_image
-from anonymotion.manifest import info_dict, write_manifest
+from anonymotion.io.images import is_image
+from anonymotion.pipeline.manifest import info_dict, write_manifest
 from anonymotion.io.video import iter_frames, probe
-from anonymotion.io.writer import VideoWriter, commit_file, ensure_writable_dir, temp_path_for
-from anonymotion.stream import RegionStream, select
+from anonymotion.pipeline.outputs import MethodOutput, check_output, default_output, sidecar
+from anonymotion.pipeline.stream import RegionStream, select
 from anonymotion.types import Frame, Regions, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -63,17 +63,6 @@ class AnonymizeResult:
         }
 
 
-def default_output(path: Path) -> Path:
-    """``clip.mov`` -> ``clip_anonymized.mp4`` beside it; images keep their format."""
-    suffix = path.suffix.lower() if is_image(path) else ".mp4"
-    return path.with_name(f"{path.stem}_anonymized{suffix}")
-
-
-def sidecar(output: Path, kind: str) -> Path:
-    """``out.mp4`` -> ``out.<kind>`` (regions.jsonl, manifest.json, recovery)."""
-    return output.with_name(f"{output.stem}.{kind}")
-
-
 def anonymize(
     path: str | os.PathLike,
     out: str | os.PathLike | None = None,
@@ -93,26 +82,19 @@ def anonymize(
     config = (config or AnonymizeConfig()).with_overrides(**overrides).validated()
     output = Path(out) if out is not None else default_output(path)
     if is_image(path):
-        return _anonymize_image(path, output, config, progress)
+        from anonymotion.pipeline.image import anonymize_image
+
+        return anonymize_image(path, output, config, progress)
     results = anonymize_methods(path, {config.method: output}, config=config, progress=progress)
     return results[config.method]
 
 
-def _check_output(path: Path, output: Path) -> None:
-    if output.exists() and output.resolve() == path.resolve():
-        raise ConfigError(output, "output would overwrite the input; choose another output name")
-    if output.exists() and output.is_dir():
-        raise ConfigError(output, "output is a folder; give a file name for a single input")
-    ensure_writable_dir(output.parent)
-
-
-def _build_methods(names: list[str], config: AnonymizeConfig) -> dict[str, Method]:
+def build_methods(names: list[str], config: AnonymizeConfig) -> dict[str, Method]:
+    """Build the named methods from the config, refusing options that none of them uses."""
+    check_method_options(names, config.method_params())
     methods: dict[str, Method] = {}
     for name in names:
-        try:
-            methods[name] = make_method(name, **config.method_params())
-        except ValueError as exc:
-            raise ConfigError(None, str(exc)) from None
+        methods[name] = make_method(name, **config.method_params())
     return methods
 
 
@@ -120,57 +102,7 @@ def method_sources(method: Method, config: AnonymizeConfig) -> tuple[str, ...]:
     """Region sources a method is given: the user's ``--regions``, else the method's own default."""
     if config.regions:
         return tuple(config.regions)
-    return tuple(getattr(method, "default_regions", ("faces",)))
-
-
-class _Output:
-    """One method's output: its video writer, its regions log and its counts."""
-
-    def __init__(self, name: str, method: Method, output: Path, sources: tuple[str, ...],
-                 info: VideoInfo, config: AnonymizeConfig, audio: dict | None) -> None:
-        self.name, self.method, self.output, self.sources = name, method, output, sources
-        self.frames = self.detected = self.held = 0
-        self.tracks: set[tuple[str, int]] = set()
-        self.regions_path = sidecar(output, "regions.jsonl")
-        self.writer = VideoWriter(output, info.width, info.height, info.time_base, fps=info.fps,
-                                  crf=config.crf, preset=config.preset, audio=audio)
-        self._tmp = temp_path_for(self.regions_path)
-        self._log = open(self._tmp, "w", encoding="utf-8")
-        self._takes_time = "t" in inspect.signature(method.apply).parameters
-        if hasattr(method, "output_csv"):  # the skeleton method writes its keypoints beside the video
-            method.output_csv = sidecar(output, "keypoints.csv")  # type: ignore[attr-defined]
-            method.fps = info.fps  # type: ignore[attr-defined]
-
-    def apply(self, frame: Frame, regions: Regions) -> np.ndarray:
-        """The method's frame; methods whose apply takes ``t`` (skeleton's CSV) get the frame time."""
-        if self._takes_time:
-            return self.method.apply(frame.rgb, regions, t=frame.t)  # type: ignore[call-arg]
-        return self.method.apply(frame.rgb, regions)
-
-    def write(self, frame: Frame, regions: Regions, rgb: np.ndarray) -> None:
-        self.frames += 1
-        self.held += sum(1 for s in regions.sources if s == "held")
-        self.detected += sum(1 for s in regions.sources if s != "held")
-        self.tracks.update((s, int(i)) for s, i in zip(regions.sources, regions.track_ids) if i >= 0)
-        self._log.write(json.dumps({"frame": frame.index, "t": round(frame.t, 6),
-                                    "regions": regions.to_records()}) + "\n")
-        self.writer.write(rgb, frame.pts if frame.pts is not None else frame.index)
-
-    def close(self) -> None:
-        self.writer.close()
-        self._log.close()
-        commit_file(self._tmp, self.regions_path)
-        close = getattr(self.method, "close", None)
-        if callable(close):
-            close()
-
-    def abort(self) -> None:
-        self.writer.abort()
-        self._log.close()
-        self._tmp.unlink(missing_ok=True)
-        abort = getattr(self.method, "abort", None) or getattr(self.method, "close", None)
-        if callable(abort):
-            abort()
+    return tuple(method.default_regions)
 
 
 def anonymize_methods(
@@ -190,22 +122,22 @@ def anonymize_methods(
     path = Path(path)
     config = (config or AnonymizeConfig()).validated()
     for output in outputs.values():
-        _check_output(path, Path(output))
+        check_output(path, Path(output))
     info = probe(path, config.limits)
-    methods = _build_methods(list(outputs), config)
+    methods = build_methods(list(outputs), config)
     wanted = {name: method_sources(m, config) for name, m in methods.items()}
     source_names = tuple(dict.fromkeys(n for names in wanted.values() for n in names))
     try:
         built = make_sources(source_names, config)
     except ValueError as exc:
         raise ConfigError(None, str(exc)) from None
-    from anonymotion.track import detect_every
+    from anonymotion.track.regions import detect_every
 
     every = config.detect_every or detect_every(info.fps, config.hold)
     config = config.with_overrides(detect_every=every)  # the manifest records the stride used
     stream = RegionStream(dict(zip(source_names, built)), hold=config.hold, every=every)
     audio = _audio_spec(path) if config.keep_audio and info.has_audio else None
-    outs: dict[str, _Output] = {}
+    outs: dict[str, MethodOutput] = {}
     recovery = None
     total = info.frame_count or int(round(info.duration * info.fps)) or 0
     done = 0
@@ -228,9 +160,10 @@ def anonymize_methods(
 
     try:
         for name, output in outputs.items():
-            outs[name] = _Output(name, methods[name], Path(output), wanted[name], info, config, audio)
+            outs[name] = MethodOutput(name, methods[name], Path(output), wanted[name], info, config, audio)
         if config.recoverable:
-            from anonymotion.anonymize.recoverable import RecoveryWriter, load_key
+            from anonymotion.recovery.sidecar import load_key
+            from anonymotion.recovery.writer import RecoveryWriter
 
             key = load_key(config.key_file, config.passphrase_env)
             recovery = RecoveryWriter(sidecar(Path(outputs[config.method]), "recovery"), key, info)
@@ -302,40 +235,3 @@ def _audio_spec(path: Path) -> dict | None:
                 "layout": layout if layout in ("mono", "stereo") else "stereo"}
 
 
-def _anonymize_image(path: Path, output: Path, config: AnonymizeConfig,
-                     progress: Progress | None) -> AnonymizeResult:
-    """Images: detect, apply, write pixels only (no metadata), plus regions and manifest."""
-    _check_output(path, output)
-    rgb = read_image(path)
-    methods = _build_methods([config.method], config)
-    method = methods[config.method]
-    names = method_sources(method, config)
-    try:
-        sources = make_sources(names, config)
-    except ValueError as exc:
-        raise ConfigError(None, str(exc)) from None
-    try:
-        h, w = rgb.shape[:2]
-        regions = select({n: s.detect(rgb, 0.0) for n, s in zip(names, sources)}, names, h, w)
-    finally:
-        for s in sources:
-            s.close()
-    ids = np.arange(len(regions), dtype=np.int64)
-    regions = Regions(regions.boxes, regions.scores, ids, regions.sources, regions.mask)
-    anonymized = method.apply(rgb, regions)
-    close = getattr(method, "close", None)
-    if callable(close):
-        close()
-    write_image(output, anonymized)
-    regions_path = sidecar(output, "regions.jsonl")
-    tmp = temp_path_for(regions_path)
-    tmp.write_text(json.dumps({"frame": 0, "t": 0.0, "regions": regions.to_records()}) + "\n", encoding="utf-8")
-    commit_file(tmp, regions_path)
-    if progress is not None:
-        progress(1, 1)
-    result = AnonymizeResult(input=path, output=output, method=config.method, regions_path=regions_path,
-                             manifest_path=sidecar(output, "manifest.json"), frames=1,
-                             faces=len(regions), held=0, tracks=len(regions))
-    info = {"width": w, "height": h, "frames": 1, "streams": ["image"]}
-    write_manifest(result, config, info, 0.0)
-    return result

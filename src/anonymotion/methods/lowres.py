@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from anonymotion.errors import ConfigError
+from anonymotion.methods.base import Lifecycle
 from anonymotion.types import Regions
 
 PRESET_SIZES = {"80x60": (80, 60), "64x48": (64, 48)}
@@ -42,17 +43,19 @@ def target_size(size: tuple[int, int], width: int, height: int) -> tuple[int, in
 
 
 @dataclass
-class LowRes:
+class LowRes(Lifecycle):
     """Whole-frame reduction to ``size`` ("WxH", default "80x60") and bicubic enlargement back."""
 
     size: str = "80x60"
     name: ClassVar[str] = "lowres"
+    level_param: ClassVar[str | None] = "size"
+    levels: ClassVar[dict[int, Any]] = {1: "80x60", 2: "64x48", 3: "40x30", 4: "32x24"}  # whole frame
     default_regions: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         self._size = parse_size(self.size)
 
-    def apply(self, rgb: np.ndarray, regions: Regions) -> np.ndarray:
+    def apply(self, rgb: np.ndarray, regions: Regions, t: float | None = None) -> np.ndarray:
         """(H, W, 3) uint8 -> same size, with no more detail than the target size holds."""
         h, w = rgb.shape[:2]
         tw, th = target_size(self._size, w, h)

@@ -1,12 +1,8 @@
-"""Pose, compare and evaluate: the plain Python API behind ``anonymotion pose|compare|evaluate``.
+"""Compare: how far keypoints and joint angles moved between an original and another video.
 
-- :func:`pose_video` runs pose over a video (streaming) and returns :class:`VideoPoses`.
-- :func:`write_pose_outputs` writes ``*.pose.csv``, ``*.angles.csv`` and ``*.angles.png``.
-- :func:`compare` poses an original and an anonymized video, matches frames by timestamp
-  and measures how far keypoints and joint angles moved (:class:`CompareResult`).
-- :func:`evaluate` anonymizes videos with several methods plus the ``reencode`` control
-  in one detection pass, compares each output with the original and writes the studies'
-  tables and ``report.html`` (see :mod:`anonymotion.report.evaluation`).
+:func:`compare_poses` is the pure computation on two pose tracks (frames matched by
+timestamp); :func:`compare` poses both videos first; :func:`write_compare_outputs` writes
+compare.json, compare.csv and the plots.
 """
 
 from __future__ import annotations
@@ -21,139 +17,23 @@ from typing import Any
 import numpy as np
 
 from anonymotion.errors import InputError
-from anonymotion.io.video import iter_frames, probe
+from anonymotion.io.video import probe
 from anonymotion.kinematics.angles import ANGLES_2D, angles_2d
 from anonymotion.kinematics.angles3d import angles_3d
 from anonymotion.metrics.angles import angle_stats
 from anonymotion.metrics.pose import keypoint_stats, mpjpe_mm
-from anonymotion.pose.run import PoseCollector, VideoPoses
+from anonymotion.evaluation.posing import Progress, pose_video
+from anonymotion.pose.run import VideoPoses
 from anonymotion.pose.subject import SubjectSpec, parse_subject
 from anonymotion.types import Poses
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
-
-__all__ = [
-    "NoPersonError", "VideoMismatchError", "VideoPoses", "CompareResult", "EvaluationResult",
-    "pose_video", "write_pose_outputs", "compare", "compare_poses", "evaluate",
-]
-
-
-class NoPersonError(InputError):
-    """Pose found no person in any frame of the video."""
 
 
 class VideoMismatchError(InputError):
     """Two videos to compare do not have the same frames (different length or timing)."""
 
 
-# --------------------------------------------------------------------------------------
-# pose
-# --------------------------------------------------------------------------------------
-
-def pose_video(
-    path: str | os.PathLike,
-    *,
-    backend: str = "mediapipe",
-    subject: str | SubjectSpec | None = None,
-    filter_hz: float | None = None,
-    progress: Progress | None = None,
-    overlay_path: str | os.PathLike | None = None,
-    max_frames: int | None = None,
-    require_person: bool = False,
-) -> VideoPoses:
-    """Run pose over ``path`` frame by frame (memory does not grow with video length).
-
-    subject: None (whoever the model tracks), "auto", "X,Y" or "X1,Y1,X2,Y2" pixels (see
-    :mod:`anonymotion.pose.subject`). filter_hz: zero-phase Butterworth low-pass cut-off
-    (Hz) applied to the trajectories afterwards, None for raw keypoints. overlay_path:
-    also write the video with the (raw) skeleton drawn. max_frames: stop after that many
-    frames. require_person: raise NoPersonError when no frame has a person.
-    """
-    from anonymotion.pose.skeletons import draw_skeleton
-
-    path = Path(path)
-    info = probe(path)
-    total = info.frame_count or int(round(info.duration * info.fps)) or 0
-    if max_frames is not None:
-        total = min(total, max_frames) if total else max_frames
-    writer = None
-    collector = PoseCollector(backend, subject)
-    try:
-        if overlay_path is not None:
-            from anonymotion.io.writer import VideoWriter
-
-            writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
-        for frame in iter_frames(path, info, strict=max_frames is None):
-            if max_frames is not None and frame.index >= max_frames:
-                break
-            pf = collector.add(frame.rgb, frame.t)
-            if writer is not None:
-                writer.write(draw_skeleton(frame.rgb, pf.xy, pf.score, names=collector.names),
-                             frame.pts if frame.pts is not None else frame.index)
-            if progress is not None:
-                progress(len(collector), max(total, len(collector)))
-        poses = collector.finish(path, filter_hz)
-        if require_person and not poses.present.any():
-            where = f" at the subject ({poses.subject})" if poses.subject and poses.subject != "auto" else ""
-            raise NoPersonError(path, f"no person found{where} in any of its {len(poses.t)} frames")
-        if writer is not None:
-            writer.close()
-            writer = None
-    finally:
-        collector.close()
-        if writer is not None:
-            writer.abort()
-    return poses
-
-
-def pose_angles(poses: Poses) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """2D angles (T, A) degrees, their confidence (T, A) and names, for poses in MediaPipe layout."""
-    return angles_2d(poses.xy, poses.score, poses.names)
-
-
-def write_pose_outputs(poses: Poses, prefix: str | os.PathLike, layout: str = "mediapipe") -> dict[str, Path]:
-    """Write ``<prefix>.pose.csv``, ``<prefix>.angles.csv`` and ``<prefix>.angles.png``.
-
-    Columns are documented in :mod:`anonymotion.report.tables`. layout: keypoints of the
-    pose CSV as "mediapipe" (33), "coco17" or "body25" (neck and mid-hip derived); angles
-    always come from the full MediaPipe set. Returns kind -> path.
-    """
-    from anonymotion.errors import ConfigError
-    from anonymotion.pose.skeletons import LAYOUTS, to_layout
-    from anonymotion.report.plots import angle_traces
-    from anonymotion.report.tables import POSE_COLUMNS, pose_rows, write_csv
-
-    if layout not in LAYOUTS:
-        raise ConfigError(None, f"unknown keypoint layout {layout!r} (known: {', '.join(LAYOUTS)})")
-    prefix = Path(prefix)
-    lost = getattr(poses, "lost", None)
-    xy, score, names = to_layout(poses.xy, poses.score, poses.names, layout)
-    world = None if poses.world is None else to_layout(poses.world, poses.score, poses.names, layout)[0]
-    out: dict[str, Path] = {}
-    out["pose_csv"] = write_csv(Path(f"{prefix}.pose.csv"), POSE_COLUMNS,
-                                pose_rows(poses.t, xy, score, names, world, lost), digits=4)
-    ang, conf, names = pose_angles(poses)
-    header = ["frame", "time"]
-    cols = []
-    for j, n in enumerate(names):
-        header += [n, f"{n}_conf"]
-        cols += [ang[:, j], conf[:, j]]
-    if poses.world is not None:
-        a3, n3 = angles_3d(poses.world, poses.names)
-        header += [f"{n}_3d" for n in n3]
-        cols += [a3[:, j] for j in range(a3.shape[1])]
-    rows = ([i, float(poses.t[i])] + [c[i] for c in cols] for i in range(len(poses.t)))
-    out["angles_csv"] = write_csv(Path(f"{prefix}.angles.csv"), header, rows, digits=3)
-    out["angles_png"] = angle_traces(Path(f"{prefix}.angles.png"), poses.t, {"angle": ang}, names,
-                                     title=Path(str(prefix)).name)
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# compare
-# --------------------------------------------------------------------------------------
 
 @dataclass
 class CompareResult:
@@ -401,141 +281,3 @@ def write_compare_outputs(result: CompareResult, out_dir: Path, prefix: str = ""
     result.files["json"] = str(files["json"])
     write_json(files["json"], result.to_json())
     return files
-
-
-# --------------------------------------------------------------------------------------
-# evaluate
-# --------------------------------------------------------------------------------------
-
-CONTROL = "reencode"
-
-
-@dataclass
-class EvaluationResult:
-    """Every comparison of an evaluation and the tables built from them.
-
-    results[video][label] -> CompareResult, label = method name (``reencode`` is the
-    control) or ``<method>+lossless`` (frames before encoding). tables: name -> rows.
-    """
-
-    out_dir: Path
-    videos: list[str]
-    methods: list[str]
-    results: dict[str, dict[str, CompareResult]]
-    tables: dict[str, list[dict]]
-    report_path: Path | None = None
-    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "videos": self.videos, "methods": self.methods, "outputs": self.outputs,
-            "report": str(self.report_path) if self.report_path else None, "tables": self.tables,
-            "results": {v: {m: r.to_json() for m, r in d.items()} for v, d in self.results.items()},
-        }
-
-
-def _check_methods(labels: list[str]) -> None:
-    """Refuse unknown method names before any work is done."""
-    from anonymotion.anonymize.methods import make_method
-    from anonymotion.errors import ConfigError
-
-    for m in labels:
-        try:
-            method = make_method(m)
-        except ValueError as exc:
-            raise ConfigError(None, str(exc)) from None
-        close = getattr(method, "close", None)
-        if callable(close):
-            close()
-
-
-def evaluate(
-    videos: list[str | os.PathLike],
-    methods: list[str],
-    out_dir: str | os.PathLike,
-    *,
-    config: Any = None,
-    lossless: bool = False,
-    subject: str | SubjectSpec | None = None,
-    filter_hz: float | None = None,
-    progress: Progress | None = None,
-    threshold: float = 0.5,
-    backend: str = "mediapipe",
-) -> EvaluationResult:
-    """Anonymize each video with ``methods`` plus the ``reencode`` control, compare each output
-    with the original, and write tables, plots and ``report.html`` into ``out_dir``.
-
-    config: an AnonymizeConfig shared by all methods (method field ignored). lossless: also
-    pose each method's frames before encoding. progress(done, total) counts pose and
-    anonymization frames over all videos.
-    """
-    from anonymotion.errors import ConfigError
-    from anonymotion.pipeline import anonymize_methods
-    from anonymotion.report.evaluation import build_tables, write_evaluation_outputs
-
-    if not videos:
-        raise ConfigError(None, "evaluate needs at least one video")
-    labels = [CONTROL] + [m for m in dict.fromkeys(methods) if m != CONTROL]
-    if len(labels) < 2:
-        raise ConfigError(None, "evaluate needs at least one anonymization method besides the reencode control")
-    out_dir = Path(out_dir)
-    spec = parse_subject(subject)
-    results: dict[str, dict[str, CompareResult]] = {}
-    outputs: dict[str, dict[str, str]] = {}
-    stems: dict[str, int] = {}
-    infos = [probe(Path(v)) for v in videos]
-    _check_methods(labels)
-    # per video: pose of the original, the anonymization pass (+ lossless poses), pose of each output
-    grand_total = sum(max(1, i.frame_count) for i in infos) * (2 + len(labels) + (len(labels) - 1) * lossless)
-    done_before = [0]
-
-    def step(n: int, total: int, done_now: int) -> None:
-        if progress:
-            progress(min(done_before[0] + done_now, grand_total), grand_total)
-
-    for video, info in zip(map(Path, videos), infos):
-        stem = video.stem
-        stems[stem] = stems.get(stem, 0) + 1
-        if stems[stem] > 1:
-            stem = f"{stem}_{stems[stem]}"
-        vdir = out_dir / stem
-        frames = max(1, info.frame_count)
-        ref = pose_video(video, backend=backend, subject=spec, filter_hz=filter_hz, require_person=True,
-                         progress=lambda d, t: step(d, t, d))
-        done_before[0] += frames
-        test_spec = ref.replay() if spec is not None else None
-        sinks: dict[str, PoseCollector] = {}
-        if lossless:
-            sinks = {m: PoseCollector(backend, test_spec) for m in labels if m != CONTROL}
-
-        def frame_sink(method: str, index: int, t: float, rgb: np.ndarray) -> None:
-            if method in sinks:
-                sinks[method].add(rgb, t)
-
-        paths = {m: vdir / f"{stem}.{m}.mp4" for m in labels}
-        try:
-            anonymize_methods(video, paths, config=config, frame_sink=frame_sink if lossless else None,
-                              progress=lambda d, t: step(d, t, d * (1 + len(sinks))))
-        finally:
-            for c in sinks.values():
-                c.close()
-        done_before[0] += frames * (1 + len(sinks))
-        outputs[str(video)] = {m: str(p) for m, p in paths.items()}
-        results[str(video)] = {}
-        for m in labels:
-            test = pose_video(paths[m], backend=backend, subject=test_spec, filter_hz=filter_hz,
-                              progress=lambda d, t: step(d, t, d))
-            done_before[0] += frames
-            results[str(video)][m] = compare_poses(ref, test, threshold=threshold, ref_name=str(video),
-                                                   test_name=str(paths[m]),
-                                                   body_altered=_alteration(video, paths[m], ref))
-        for m, c in sinks.items():
-            test = c.finish(None, filter_hz)
-            results[str(video)][f"{m}+lossless"] = compare_poses(ref, test, threshold=threshold,
-                                                                 ref_name=str(video), test_name=f"{m} (before encoding)")
-        log.info("%s: evaluated %s", video, ", ".join(results[str(video)]))
-    tables = build_tables(results, labels)
-    result = EvaluationResult(out_dir=out_dir, videos=[str(v) for v in videos], methods=labels, results=results,
-                              tables=tables, outputs=outputs)
-    write_evaluation_outputs(result)
-    return result

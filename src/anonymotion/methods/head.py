@@ -10,12 +10,13 @@ size, like ``blur``) make it stronger. Its regions come from the ``head`` source
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
-from anonymotion.anonymize.methods import Blur, RegionMethod
+from anonymotion.methods.base import RegionMethod
+from anonymotion.methods.basic import Blur
 from anonymotion.errors import ConfigError
 
 
@@ -36,6 +37,8 @@ class HeadBlur(RegionMethod):
     kernel: int = 25
     strength: float | None = None
     name: ClassVar[str] = "head"
+    level_param: ClassVar[str | None] = "kernel"
+    levels: ClassVar[dict[int, Any]] = {1: 25, 2: 41, 3: 61, 4: 99}  # Gaussian kernel, px (study: 25)
     default_regions: ClassVar[tuple[str, ...]] = ("head",)
 
     def __post_init__(self) -> None:

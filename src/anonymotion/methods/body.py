@@ -10,9 +10,9 @@ height (~30 px for a 1000 px person, ~0.25 x the head), a mosaic of 16 cells acr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from anonymotion.anonymize.methods import Block, Blur, Pixelate
+from anonymotion.methods.basic import Block, Blur, Pixelate
 
 
 @dataclass
@@ -21,6 +21,7 @@ class BodyBlur(Blur):
 
     strength: float = 0.03
     name: ClassVar[str] = "body-blur"
+    levels: ClassVar[dict[int, Any]] = {1: 0.03, 2: 0.045, 3: 0.06, 4: 0.08}  # sigma / person size
     default_regions: ClassVar[tuple[str, ...]] = ("body",)
 
 
@@ -30,6 +31,7 @@ class BodyPixelate(Pixelate):
 
     blocks: int = 16
     name: ClassVar[str] = "body-pixelate"
+    levels: ClassVar[dict[int, Any]] = {1: 16, 2: 12, 3: 8, 4: 6}  # mosaic cells across the person
     default_regions: ClassVar[tuple[str, ...]] = ("body",)
 
 

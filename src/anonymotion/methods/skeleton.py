@@ -20,7 +20,8 @@ from typing import Any, ClassVar, TextIO
 
 import numpy as np
 
-from anonymotion.anonymize.methods import Blur
+from anonymotion.methods.base import Lifecycle
+from anonymotion.methods.basic import Blur
 from anonymotion.errors import ConfigError
 from anonymotion.io.writer import commit_file
 from anonymotion.types import Regions
@@ -31,7 +32,7 @@ NEUTRAL = (96, 96, 96)  # RGB grey of the neutral background
 
 
 @dataclass
-class Skeleton:
+class Skeleton(Lifecycle):
     """Pose skeleton drawn on a neutral (or blurred) background; keypoints to ``output_csv``.
 
     background: "neutral" or "blur"; strength: blur sigma as a share of the longer frame side;

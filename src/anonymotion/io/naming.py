@@ -1,4 +1,9 @@
-"""Finding the media files to process and naming their outputs (folders mirror the input tree)."""
+"""Finding the media files to process and naming their outputs (folders mirror the input tree).
+
+Output names are refused when two inputs would be written to the same file (``clip.mp4``
+and ``clip.mov`` both -> ``clip_anonymized.mp4``): one output would silently overwrite the
+other, so :func:`refuse_collisions` stops the run before any work, naming both inputs.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from anonymotion.errors import InputError
+from anonymotion.errors import ConfigError, InputError
 from anonymotion.io.images import IMAGE_EXTENSIONS
 from anonymotion.io.video import VIDEO_EXTENSIONS
 
@@ -66,4 +71,19 @@ def plan_jobs(inputs: Iterable[Path], out: Path | None, recursive: bool) -> list
         else:
             target = out if out is not None else p.parent
             jobs.append(Job(p, target / output_name(p)))
+    refuse_collisions([(j.input, j.output) for j in jobs])
     return jobs
+
+
+def refuse_collisions(pairs: Iterable[tuple[Path, Path]]) -> None:
+    """ConfigError when two inputs map to one output (or an output is another job's input)."""
+    seen: dict[Path, Path] = {}
+    inputs = {Path(i).absolute() for i, _ in pairs}
+    for src, dst in pairs:
+        key = Path(dst).absolute()
+        if key in seen and seen[key] != Path(src).absolute():
+            raise ConfigError(dst, f"{seen[key]} and {src} would both be written here and one would overwrite the "
+                                   "other; rename one of them or anonymize them into different folders")
+        if key in inputs:
+            raise ConfigError(dst, f"the output of {src} would overwrite an input of this run")
+        seen[key] = Path(src).absolute()

@@ -33,7 +33,7 @@ class RegionStream:
     STRIDED = ("faces",)
 
     def __init__(self, sources: dict[str, RegionSource], hold: float, every: int = 1) -> None:
-        from anonymotion.track import RegionTracker
+        from anonymotion.track.regions import RegionTracker
 
         self.sources = sources
         self.every = max(1, int(every))

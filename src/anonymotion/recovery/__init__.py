@@ -1,0 +1,1 @@
+"""Recoverable anonymization: keys (:mod:`.keys`) and the encrypted sidecar (:mod:`.sidecar`)."""

@@ -1,0 +1,1 @@
+"""Tracking over time: face/head regions held and interpolated (:mod:`.regions`)."""
