@@ -15,17 +15,17 @@ boxes x1, y1, x2, y2 in its pixels. Definitions (DESIGN.md, Metric definitions: 
 - :func:`blockiness` — how strongly the gradient energy of the box sits on a regular grid of
   coarse cells (a face already pixelated in the source): 0 for natural images, near 1 for a
   mosaic, computed for the cell size that fits best.
-- :func:`sharpness` — gradient energy of the box relative to its contrast, at the face's
-  scale: the box is resized to :data:`CANON` px and mean |grad|^2 / (2 var) taken; a face
-  blurred beyond recognition in the source scores low.
+- :func:`fine_detail` — the share of the box's contrast at its finest scale once resized to
+  :data:`CANON` px (the smallest face size the audit judges): a face blurred beyond
+  recognition in the source scores low.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Side (px) face boxes are resized to for the scale-free sharpness measure.
-CANON = 32
+#: Side (px) face boxes are resized to for the scale-free fine-detail measure.
+CANON = 16
 #: Context (px) read around a box for the SSIM window and the gradients.
 CONTEXT = 4
 
@@ -127,11 +127,14 @@ def blockiness(image: np.ndarray, box: np.ndarray | tuple, min_cells: int = 3, m
     return float(min(axis_score(gx), axis_score(gy)))
 
 
-def sharpness(image: np.ndarray, box: np.ndarray | tuple) -> float:
-    """Gradient energy relative to contrast of the box resized to CANON px: mean |grad|^2 / (2 var).
+def fine_detail(image: np.ndarray, box: np.ndarray | tuple, canon: int = CANON) -> float:
+    """Share (0-1) of the box's contrast that lives at its finest scale: the fine detail a face carries.
 
-    Scale-free: the same face at two sizes scores about the same. A featureless or heavily
-    blurred box scores near 0; sharp faces score several tenths.
+    The box is resized (area averaging) to ``canon`` x ``canon`` px, ``v``; ``low`` is ``v``
+    shrunk to half that and enlarged back (bilinear). Returns sum((v - low)^2) / sum((v - mean)^2).
+    Scale-free for boxes of at least ``canon`` px (always shrunk, never enlarged). A sharp face
+    scores 0.1-0.3 (portrait.jpg 0.22); the same face blurred so that it carries no more detail
+    than at 6 px across scores 0.02-0.04; a featureless or smeared box scores near 0.
     """
     import cv2
 
@@ -140,10 +143,11 @@ def sharpness(image: np.ndarray, box: np.ndarray | tuple) -> float:
     v = image[b:d, a:c].astype(np.float32)
     if v.size < 4:
         return 0.0
-    interp = cv2.INTER_AREA if max(v.shape) > CANON else cv2.INTER_LINEAR
-    v = cv2.resize(v, (CANON, CANON), interpolation=interp)
-    var = float(v.var())
+    interp = cv2.INTER_AREA if min(v.shape) >= canon else cv2.INTER_LINEAR
+    v = cv2.resize(v, (canon, canon), interpolation=interp)
+    low = cv2.resize(cv2.resize(v, (canon // 2, canon // 2), interpolation=cv2.INTER_AREA), (canon, canon),
+                     interpolation=cv2.INTER_LINEAR)
+    var = float(((v - v.mean()) ** 2).sum())
     if var <= 1e-6:
         return 0.0
-    gx, gy = np.diff(v, axis=1), np.diff(v, axis=0)
-    return float(((gx * gx).mean() + (gy * gy).mean()) / (2.0 * var))
+    return float(((v - low) ** 2).sum()) / var

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from anonymotion.detect.blazeface import BlazeFaceDetector
+from anonymotion.detect.boxes import iou_matrix
 from anonymotion.detect.centerface import CenterFaceDetector
 from anonymotion.types import Regions
 
@@ -98,8 +99,6 @@ def same_face(a: np.ndarray, b: np.ndarray, iou: float = MERGE_IOU) -> np.ndarra
     sides) within a factor :data:`SAME_FACE_SCALE` (detectors frame a face differently: a
     CenterFace box reaches the chin and the hair, a YuNet box is tighter).
     """
-    from anonymotion.audit.faces import iou_matrix
-
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
     ov = iou_matrix(a, b) >= iou

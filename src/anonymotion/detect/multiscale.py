@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from anonymotion.detect.boxes import iou_matrix
 from anonymotion.detect.centerface import CenterFaceDetector, nms, size_threshold
 from anonymotion.types import Regions
 
@@ -27,6 +28,10 @@ SMALL_FACE = 40.0
 #: Side (px, frame) of the grid cells marked for a second look, and the margin added around them.
 CELL, MARGIN = 128, 32
 ZONES = ("weak", "all")
+#: Default enlargement of the second look.
+DEFAULT_UPSCALE = 2.0
+#: Source name of the faces the first pass (the frame at its own size) found.
+NATIVE = "centerface"
 
 
 def marked_cells(boxes: np.ndarray, width: int, height: int, cell: int = CELL) -> np.ndarray:
@@ -55,8 +60,18 @@ def strips(grid: np.ndarray) -> list[tuple[int, int, int]]:
     return out
 
 
+def _overlaps(boxes: np.ndarray, others: np.ndarray, iou: float = 0.3) -> np.ndarray:
+    """(N,) bool: each of ``boxes`` overlaps (IoU >= ``iou``) one of ``others`` (both (k, 4) x1, y1, x2, y2)."""
+    if not len(boxes) or not len(others):
+        return np.zeros(len(boxes), bool)
+    return (iou_matrix(boxes, others) >= iou).any(axis=1)
+
+
 class MultiScaleCenterFace:
     """CenterFace at the frame's own size plus an enlarged second look at small-face areas.
+
+    Regions found by the first pass are named "centerface", those only the enlarged look
+    found "centerface-ms".
 
     threshold / input_size: as :class:`CenterFaceDetector` (for the first pass). upscale:
     enlargement of the second look (1.5-3, default 2). zone: "weak" (cells with weak small
@@ -66,7 +81,7 @@ class MultiScaleCenterFace:
     name = "centerface-ms"
 
     def __init__(self, threshold: float | None = None, input_size: int | None = None,
-                 upscale: float = 2.0, zone: str = "weak") -> None:
+                 upscale: float = DEFAULT_UPSCALE, zone: str = "weak") -> None:
         if zone not in ZONES:
             raise ValueError(f"multi-scale zone must be one of {', '.join(ZONES)}, not {zone!r}")
         if not 1.0 < upscale <= 3.0:
@@ -96,6 +111,7 @@ class MultiScaleCenterFace:
                 b, s = self._look(rgb, row, c1, c2, grid)
                 found_b.append(b)
                 found_s.append(s)
+        native = found_b[0]
         boxes = np.concatenate(found_b).reshape(-1, 4).astype(np.float32)
         scores = np.concatenate(found_s).astype(np.float32)
         if len(boxes):
@@ -103,9 +119,9 @@ class MultiScaleCenterFace:
             boxes, scores = boxes[ok], scores[ok]
             keep = nms(boxes, scores)
             boxes, scores = boxes[keep], scores[keep]
-        n = len(boxes)
-        return Regions(boxes=boxes, scores=scores, track_ids=np.full((n,), -1, np.int64),
-                       sources=(self.name,) * n)
+        seen = _overlaps(boxes, native)
+        return Regions(boxes=boxes, scores=scores, track_ids=np.full((len(boxes),), -1, np.int64),
+                       sources=tuple(NATIVE if s else self.name for s in seen))
 
     def _look(self, rgb: np.ndarray, row: int, c1: int, c2: int, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Faces centred in the marked cells ``c1..c2`` of ``row``, seen enlarged (frame px)."""
