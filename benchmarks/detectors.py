@@ -22,6 +22,7 @@ most 960 px.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("ANONYMOTION_TEST_DATA", ROOT.parent / "shared" / "data"))
 VIDEOS = ["street_720p50.avi", *(f"lab_single/cam0{i}.mp4" for i in range(1, 5))]
 DETECTORS = ["centerface", "yunet", "yunet-whole", "centerface-ms", "blazeface", "centerface,yunet",
              "centerface-ms,yunet"]

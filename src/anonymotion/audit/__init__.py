@@ -109,6 +109,7 @@ def audit(
     allow_audio: bool = False,
     settings: AuditSettings | None = None,
     detector: Any | None = None,
+    anonymizer: DetectorSetup | None = None,
 ) -> AuditResult:
     """Audit an anonymized video against its original, or an anonymized video alone.
 
@@ -121,7 +122,8 @@ def audit(
     PNG crop of every leaked face-frame (never written otherwise: they show faces).
     allow_audio: accept an audio stream in the output. detector: an :class:`AuditFinder`
     (or any object with ``detect(rgb) -> Regions``, all of whose boxes count as faces)
-    replacing the finder built from the manifest.
+    replacing the finder built from the manifest. anonymizer: what the output was anonymized
+    with (wins over ``settings.anonymized_with`` and the manifest).
     Raises InputError (unreadable files, frame count/size mismatch), ConfigError, OutputError.
     """
     settings = (settings or AuditSettings()).validated()
@@ -148,7 +150,8 @@ def audit(
     metadata = scan_metadata(anon_path, allow_audio=allow_audio)
 
     own = detector is None
-    finder = make_audit_finder(settings.setup_for(anon_path), settings) if own else detector
+    setup = anonymizer if anonymizer is not None else settings.setup_for(anon_path)
+    finder = make_audit_finder(setup, settings) if own else detector
     result = AuditResult(original=orig_path, anonymized=anon_path, frames=0,
                          fps=(orig_info or anon_info).fps, settings=_settings_doc(settings, finder),
                          metadata=metadata)

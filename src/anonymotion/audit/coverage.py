@@ -53,7 +53,7 @@ class DetailLimits:
     ssim: float = 0.9
     detail: float = 0.75
     min_face: float = 16.0
-    fine: float = 0.02
+    fine: float = 0.015
     blocky: float = 0.5
     core: float = 0.8
 

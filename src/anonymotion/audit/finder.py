@@ -11,6 +11,7 @@ centerface (-ms)            CenterFace (stricter, enlarged look) + **YuNet**
 yunet                       **CenterFace at a larger scale** + YuNet (stricter, enlarged)
 centerface,yunet            both, stricter, + **BlazeFace**
 blazeface / both            CenterFace + YuNet + BlazeFace (stricter)
+all three                   all three, stricter (no family is left: recorded as not independent)
 unknown (no manifest)       CenterFace + YuNet
 ==========================  =====================================================
 
@@ -143,9 +144,18 @@ class Member:
     upscale: float
 
     def scale_for(self, width: int, height: int) -> float:
-        """Largest factor this member resizes a width x height frame by."""
-        s = min(1.0, self.input_size / max(width, height)) if self.input_size else 1.0
-        return max(s, self.upscale)
+        """Largest factor this member resizes a width x height frame by.
+
+        CenterFace: its first pass shrinks the frame to the input size, its enlarged look (when
+        upscale > 1) is not capped. YuNet: enlarged, then capped by the input size. BlazeFace:
+        shrunk to the input size.
+        """
+        cap = self.input_size / max(width, height) if self.input_size else float("inf")
+        if self.family == "centerface":
+            return max(min(1.0, cap), self.upscale) if self.upscale > 1 else min(1.0, cap)
+        if self.family == "yunet":
+            return min(self.upscale, cap)
+        return min(1.0, cap)
 
     def build(self) -> Any:
         if self.family == "centerface":
@@ -238,12 +248,15 @@ class AuditFinder:
     def __init__(self, setup: DetectorSetup, members: list[Member] | None = None) -> None:
         self.setup = setup
         self.members = members if members is not None else audit_members(setup)
-        others = [m for m in self.members if m.family not in setup.families]
-        if not others:
+        self.independent = any(m.family not in setup.families for m in self.members)
+        if not self.independent and set(FAMILIES) - set(setup.families):
             from anonymotion.errors import ConfigError
 
             raise ConfigError(None, "the audit needs a face detector the anonymizer did not use; "
                                     f"it used {', '.join(setup.names)}")
+        if not self.independent:
+            log.warning("the output was anonymized with every face detector available (%s): the audit can "
+                        "only look with each at stricter settings", ", ".join(setup.names))
         self.detectors = [m.build() for m in self.members]
         self.name = "+".join(m.family for m in self.members)
 
@@ -275,7 +288,7 @@ class AuditFinder:
 
     def describe(self) -> dict[str, Any]:
         """For audit.json: what the output was anonymized with and what the audit looked with."""
-        return {"anonymized_with": self.setup.describe(),
+        return {"anonymized_with": self.setup.describe(), "independent": self.independent,
                 "detectors": [{"family": m.family, "threshold": m.threshold,
                                "input_size": m.input_size or "frame size", "upscale": m.upscale,
                                "used_by_anonymizer": m.family in self.setup.families} for m in self.members],
