@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default=None, help="face detector of our outputs (default: the library's)")
     ap.add_argument("--methods", default="blur,pixelate,block,head")
     ap.add_argument("--reuse", action="store_true", help="reuse outputs already in --work")
+    ap.add_argument("--audit-frames", type=int, default=None, help="audit only the first N frames")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from anonymotion.audit import audit, make_audit_finder
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             key = ",".join(setup.names)
             if key not in finders:
                 finders[key] = CachedFinder(make_audit_finder(setup))
-            r = audit(src, path, detector=finders[key], anonymizer=setup,
+            r = audit(src, path, detector=finders[key], anonymizer=setup, max_frames=args.audit_frames,
                       json_path=work / f"{name}.audit.json")
             judged = r.judged
             leaked = [c for c in judged if c.leaked]

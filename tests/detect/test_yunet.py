@@ -66,6 +66,21 @@ def test_threshold_and_input_size_act(shared_data: Callable[[str], Path]) -> Non
         YuNetDetector(threshold=1.5)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_gil_free_call_gives_what_the_wheels_own_call_gives(shared_data: Callable[[str], Path]) -> None:
+    import yuface
+
+    from anonymotion.detect.yunet import native_detector
+
+    native = native_detector(yuface)
+    assert native is not None
+    for name in ("images/portrait.jpg", "images/indoor_group.jpg"):
+        bgr = np.ascontiguousarray(_rgb(shared_data(name))[:, :, ::-1])
+        ours, theirs = native(bgr), yuface.c_detect(bgr)
+        assert len(ours) >= 1 and np.array_equal(ours, theirs)
+
+
 def test_tiles_cover_the_image_with_overlap_and_stay_within_the_wrappers_limit() -> None:
     for w, h in [(640, 480), (1280, 720), (1080, 1920), (3840, 2160), (961, 100)]:
         grid = tiles(w, h)

@@ -52,6 +52,9 @@ class AnonymizeRequest(BaseModel):
     level: int = Field(1, ge=1, le=4, description="strength: 1 standard (the library default), 2 strong, 3 stronger, 4 maximum")
     shape: Literal["ellipse", "rect"] = Field("ellipse", description="shape of each anonymized region")
     keep_audio: bool = Field(False, description="re-encode the audio track instead of dropping it")
+    detector: str | None = Field(None, description="face detector (AnonymizeConfig.detector): centerface, yunet, "
+                                                   "blazeface, centerface-ms or a comma list of them; "
+                                                   "null = the library default")
 
 
 def available_methods() -> list[dict[str, str]]:
@@ -61,6 +64,18 @@ def available_methods() -> list[dict[str, str]]:
     names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
     return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").replace("-", " ").capitalize()),
              "levels": method_class(n).level_param is not None} for n in names]
+
+
+def detector_choices() -> list[dict[str, str]]:
+    """The face detectors offered under "Advanced" (value = AnonymizeConfig.detector), the default first."""
+    from anonymotion.config import AnonymizeConfig
+
+    default = AnonymizeConfig().detector
+    labels = {"centerface": "CenterFace", "yunet": "YuNet", "centerface,yunet": "CenterFace + YuNet",
+              "centerface-ms": "CenterFace, small faces enlarged", "centerface-ms,yunet":
+              "CenterFace with small faces enlarged + YuNet", "blazeface": "BlazeFace (large faces only)"}
+    order = [default, *(v for v in labels if v != default)]
+    return [{"value": v, "label": labels.get(v, v) + (" (default)" if v == default else "")} for v in order]
 
 
 def job_to_api(job: Job, request: Request) -> dict[str, Any]:
@@ -148,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         csrf = security.csrf_cookie(request) or security.new_csrf_token()
         context.update(csrf_token=csrf, token_required=token is not None, settings=settings,
+                       detectors=detector_choices(),
                        max_upload_mb=settings.max_upload_bytes / 1024**2,
                        retention_hours=settings.retention_seconds / 3600)
         response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -203,7 +219,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/methods", summary="Anonymization methods and strength levels")
     def methods() -> dict[str, Any]:
-        return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"]}
+        return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"],
+                "detectors": detector_choices()}
 
     @api.post("/jobs", status_code=201, dependencies=[Depends(require_csrf)],
               summary="Upload a video or image (multipart field 'file', or the raw bytes as the body)",
@@ -261,6 +278,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if choice.method not in names:
             raise HTTPException(status_code=422, detail=f"Unknown method {choice.method!r}; choose one of "
                                                         f"{', '.join(names)}.")
+        if choice.detector is not None:
+            from anonymotion.detect.faces import detector_names
+
+            try:
+                detector_names(choice.detector)
+            except ValueError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
         _need_original(job)
         if not runner.submit(job_id, "anonymize", choice.model_dump()):
             raise HTTPException(status_code=409, detail="This job is already being processed.")

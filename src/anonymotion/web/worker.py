@@ -59,7 +59,7 @@ class _Reporter:
 
 
 def method_overrides(params: dict[str, Any]) -> dict[str, Any]:
-    """AnonymizeConfig fields for the page's choices (method, level, shape, keep_audio)."""
+    """AnonymizeConfig fields for the page's choices (method, level, shape, keep_audio, detector)."""
     method = str(params.get("method", "blur"))
     out: dict[str, Any] = {"method": method, "shape": params.get("shape", "ellipse"),
                            "keep_audio": bool(params.get("keep_audio", False))}
@@ -72,6 +72,8 @@ def method_overrides(params: dict[str, Any]) -> dict[str, Any]:
             out[chosen[0]] = chosen[1]
     if params.get("mask_scale") is not None:
         out["mask_scale"] = float(params["mask_scale"])
+    if params.get("detector"):
+        out["detector"] = str(params["detector"])  # the same config field as --detector
     return out
 
 

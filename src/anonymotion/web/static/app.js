@@ -136,7 +136,8 @@
         method: $("method").value,
         level: parseInt($("level").value, 10),
         shape: $("shape").value,
-        keep_audio: $("keep-audio").checked
+        keep_audio: $("keep-audio").checked,
+        detector: $("detector") ? $("detector").value : null
       });
     });
   }
