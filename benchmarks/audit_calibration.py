@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {video.name} ({'all' if not args.max_frames else args.max_frames} frames), "
               f"anonymized with --detector {config.detector}")
         print(f"{'output':14s} {'verdict':7s} {'judged':>7s} {'leaked':>7s} {'false alarm':>12s} {'missed':>7s} "
-              f"{'no-detail':>9s} {'resid.fail':>10s}  SSIM / detail of judged faces (1 5 50 95 99 %)")
+              f"{'no-detail':>9s} {'resid.fail':>10s}  SSIM / detail left (1 5 50 95 99 %) of judged faces "
+              f"(ours: those the anonymizer covered)")
         for name, path in [*((m, outs[m]) for m in methods), ("reencode", outs["reencode"]), ("half-blurred", half)]:
             setup = anonymizer_setup(path) if name != "half-blurred" else anonymizer_setup(outs["blur"])
             key = ",".join(setup.names)
@@ -159,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             judged = r.judged
             leaked = [c for c in judged if c.leaked]
             line = f"{name:14s} {r.verdict.upper():7s} {len(judged):7d} {len(leaked):7d} "
+            shown = judged
             if name in methods:
                 cov = covered_by_anonymizer(path.with_name(f"{path.stem}.regions.jsonl"), config.mask_scale)
+                shown = [c for c in judged if inside_ellipse(c.box, cov.get(c.frame, np.zeros((0, 4))))]
                 false = [c for c in leaked if inside_ellipse(c.box, cov.get(c.frame, np.zeros((0, 4))))]
                 line += f"{len(false):5d} ({100 * len(false) / max(1, len(judged)):4.1f}%) {len(leaked) - len(false):7d} "
                 totals["judged"] += len(judged)
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 totals["caught"] += caught
             nd = r.no_detail()
             line += f"{sum(nd.values()):9d} {len(r.failing_residual):10d}  "
-            line += f"[{pct([c.ssim for c in judged])}] / [{pct([c.detail for c in judged])}]"
+            line += f"[{pct([c.ssim for c in shown])}] / [{pct([c.detail for c in shown])}]"
             print(line, flush=True)
         for f in finders.values():
             f.close()

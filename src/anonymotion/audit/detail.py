@@ -7,11 +7,11 @@ boxes x1, y1, x2, y2 in its pixels. Definitions (DESIGN.md, Metric definitions: 
   the anonymized box: Gaussian window sigma 1.5 px, K1 = 0.01, K2 = 0.03, L = 255, the mean
   of the SSIM map over the box (the window reads 4 px of context around it, so a box of a few
   pixels still gets a well-defined value).
-- :func:`detail_left` — the share of the original's gradient energy that survives, as the
-  projection of the anonymized box's gradient field on the original's:
-  sum(grad o . grad a) / sum(|grad o|^2), clipped at 0. An untouched copy keeps ~1, a
-  re-encode 0.8-1, a blur that hides the face a few tenths; a mosaic or a solid block adds
-  edges of its own, which do not point along the original's and so do not count.
+- :func:`detail_left` — the share of the original's fine detail (at a face size of
+  :data:`CANON` px, see :func:`fine_detail`) that survives, as the projection of the
+  anonymized box's fine detail on the original's. An untouched copy keeps 1, a crf-18
+  re-encode ~0.9, a blur that hides the face under 0.1; a mosaic or a solid block adds edges
+  of its own, which do not line up with the original's features and count little.
 - :func:`blockiness` — how strongly the box's edges sit on a few rows and columns, as the
   cell borders of a mosaic do (a face already pixelated in the source): low for natural
   images, near 1 for a mosaic.
@@ -75,24 +75,44 @@ def ssim(orig: np.ndarray, anon: np.ndarray, box: np.ndarray | tuple) -> float:
     return float(ssim_map(o, a)[inner].mean())
 
 
-def _gradients(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _canonical(image: np.ndarray, box: np.ndarray | tuple, canon: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The box plus a quarter of its size around it, resized so the box spans ``canon`` px; the box's slice."""
     import cv2
 
-    v = v.astype(np.float32)
-    return (cv2.Sobel(v, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT),
-            cv2.Sobel(v, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT))
+    h, w = image.shape
+    x1, y1, x2, y2 = (float(v) for v in box)
+    bw, bh = max(x2 - x1, 1e-6), max(y2 - y1, 1e-6)
+    a, b, c, d = _bounds((x1 - bw / 4, y1 - bh / 4, x2 + bw / 4, y2 + bh / 4), w, h, 0)
+    sx, sy = canon / bw, canon / bh
+    size = (max(1, round((c - a) * sx)), max(1, round((d - b) * sy)))
+    v = cv2.resize(image[b:d, a:c].astype(np.float32), size,
+                   interpolation=cv2.INTER_AREA if max(sx, sy) < 1 else cv2.INTER_LINEAR)
+    ia, ib = int(round((x1 - a) * sx)), int(round((y1 - b) * sy))
+    return v, (slice(max(0, ib), min(size[1], ib + canon)), slice(max(0, ia), min(size[0], ia + canon)))
 
 
-def detail_left(orig: np.ndarray, anon: np.ndarray, box: np.ndarray | tuple) -> float:
-    """Share (>= 0, ~1 for an untouched copy) of the original box's gradient energy left in the anonymized one."""
-    o, a, inner = _crops(orig, anon, box)
-    ox, oy = _gradients(o)
-    ax, ay = _gradients(a)
-    ox, oy, ax, ay = ox[inner], oy[inner], ax[inner], ay[inner]
-    energy = float((ox * ox + oy * oy).sum())
+def _fine(v: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    return v - cv2.GaussianBlur(v, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+
+
+def detail_left(orig: np.ndarray, anon: np.ndarray, box: np.ndarray | tuple, canon: int = CANON,
+                sigma: float = 1.0) -> float:
+    """Share (>= 0, ~0.9 for a crf-18 copy) of the original box's fine detail left in the anonymized one.
+
+    Both boxes are brought to a face size of ``canon`` px as in :func:`fine_detail`; with
+    ``ro``, ``ra`` their fine detail (image minus its Gaussian blur, sigma ``sigma`` px), the
+    projection sum(ro * ra) / sum(ro^2), clipped at 0. Edges a mosaic or a mask adds do not
+    line up with the original's features and count little.
+    """
+    o, inner = _canonical(orig, box, canon)
+    a, _ = _canonical(anon, box, canon)
+    ro, ra = _fine(o, sigma)[inner], _fine(a, sigma)[inner]
+    energy = float((ro * ro).sum())
     if energy <= 1e-6:
         return 0.0
-    return max(0.0, float((ox * ax + oy * ay).sum()) / energy)
+    return max(0.0, float((ro * ra).sum()) / energy)
 
 
 def blockiness(image: np.ndarray, box: np.ndarray | tuple, share: float = 1 / 3) -> float:
@@ -135,22 +155,8 @@ def fine_detail(image: np.ndarray, box: np.ndarray | tuple, canon: int = CANON, 
     face 8 px across they score 0.012-0.031 (median 0.024), 6 px across 0.007-0.021 (median
     0.012) (portrait, indoor_group and the larger lab and street faces); a featureless box 0.
     """
-    import cv2
-
-    h, w = image.shape
-    x1, y1, x2, y2 = (float(v) for v in box)
-    bw, bh = max(x2 - x1, 1e-6), max(y2 - y1, 1e-6)
-    a, b, c, d = _bounds((x1 - bw / 4, y1 - bh / 4, x2 + bw / 4, y2 + bh / 4), w, h, 0)
-    v = image[b:d, a:c].astype(np.float32)
-    if v.size < 4:
-        return 0.0
-    sx, sy = canon / bw, canon / bh
-    size = (max(1, round((c - a) * sx)), max(1, round((d - b) * sy)))
-    v = cv2.resize(v, size, interpolation=cv2.INTER_AREA if max(sx, sy) < 1 else cv2.INTER_LINEAR)
-    r = v - cv2.GaussianBlur(v, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-    ia, ib = int(round((x1 - a) * sx)), int(round((y1 - b) * sy))
-    inner = (slice(max(0, ib), min(size[1], ib + canon)), slice(max(0, ia), min(size[0], ia + canon)))
-    vc, rc = v[inner], r[inner]
+    v, inner = _canonical(image, box, canon)
+    vc, rc = v[inner], _fine(v, sigma)[inner]
     var = float(((vc - vc.mean()) ** 2).sum())
     if var <= 1e-6:
         return 0.0
