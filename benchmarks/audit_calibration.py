@@ -111,6 +111,37 @@ def inside_ellipse(box, covered: np.ndarray) -> bool:
     return bool((((cx - c[:, 0]) / half[:, 0]) ** 2 + ((cy - c[:, 1]) / half[:, 1]) ** 2 <= 1.0).any())
 
 
+def sheet(video: Path, checks: list, path: Path, limit: int = 96) -> None:
+    """Crops of the original around ``checks`` (box + its size around it, 96 px), labelled, as a PNG."""
+    import cv2
+
+    from anonymotion.io.video import iter_frames
+
+    picks = checks[:limit]
+    want: dict[int, list] = {}
+    for c in picks:
+        want.setdefault(c.frame, []).append(c)
+    tiles = []
+    for f in iter_frames(video, strict=False):
+        if f.index > max(want, default=-1):
+            break
+        for c in want.get(f.index, []):
+            h, w = f.rgb.shape[:2]
+            x1, y1, x2, y2 = c.box
+            s = max(x2 - x1, y2 - y1)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            a, b, cc, d = int(max(0, cx - s)), int(max(0, cy - s)), int(min(w, cx + s)), int(min(h, cy + s))
+            t = cv2.resize(f.rgb[b:d, a:cc], (96, 96), interpolation=cv2.INTER_CUBIC).copy()
+            cv2.putText(t, f"{s:.0f}px f{c.fine:.3f}", (2, 92), cv2.FONT_HERSHEY_PLAIN, 0.8, (255, 255, 0))
+            tiles.append(t)
+    if tiles:
+        cols = 12
+        grid = np.zeros((((len(tiles) + cols - 1) // cols) * 96, cols * 96, 3), np.uint8)
+        for k, t in enumerate(tiles):
+            grid[(k // cols) * 96:(k // cols + 1) * 96, (k % cols) * 96:(k % cols + 1) * 96] = t
+        cv2.imwrite(str(path), grid[:, :, ::-1])
+
+
 def pct(values: list[float]) -> str:
     if not values:
         return "-"
@@ -178,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             line += f"{sum(nd.values()):9d} {len(r.failing_residual):10d}  "
             line += f"[{pct([c.ssim for c in shown])}] / [{pct([c.detail for c in shown])}]"
             print(line, flush=True)
+            if name == "reencode":  # the faces excused as too blurred, sharpest first: is the limit right?
+                blurred = sorted((c for c in r.checks if c.reason == "blurred"), key=lambda c: -c.fine)
+                judged_low = sorted(judged, key=lambda c: c.fine)
+                sheet(src, blurred, work / "no_detail_blurred_sharpest.png")
+                sheet(src, judged_low, work / "judged_least_sharp.png")
+                print(f"  contact sheets: {work / 'no_detail_blurred_sharpest.png'} (excused as blurred, sharpest "
+                      f"first), {work / 'judged_least_sharp.png'} (judged, least sharp first)")
         for f in finders.values():
             f.close()
         print("  finders: " + "; ".join(f"{k or 'unknown'} -> " + "+".join(

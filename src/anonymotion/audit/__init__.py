@@ -166,7 +166,7 @@ def audit(
             h, w = base.rgb.shape[:2]
             anon_rgb = np.ascontiguousarray(anon.rgb[:h, :w])
             g_orig = g_anon = None
-            covered: list[tuple[float, ...]] = []
+            originals: list[tuple[np.ndarray, str]] = []
             if orig is not None:
                 found = _find(finder, orig.rgb)
                 faces = found.faces
@@ -184,8 +184,7 @@ def audit(
                                       track=int(ids[i]), status=j.status, reason=j.reason, ssim=j.ssim,
                                       detail=j.detail, fine=j.fine, blockiness=j.blockiness)
                     result.checks.append(check)
-                    if check.status == "covered":
-                        covered.append(check.box)
+                    originals.append((faces.boxes[i].astype(np.float64), check.status))
                     if check.leaked and crops_dir is not None:
                         result.crops.append(write_crop(crops_dir, anon_rgb, check))
             residual = _find(finder, anon_rgb).faces
@@ -193,11 +192,10 @@ def audit(
                 g_anon = g_anon if g_anon is not None else grey(anon_rgb)
                 if orig is not None and g_orig is None:
                     g_orig = grey(orig.rgb)
-                cov = np.asarray(covered, np.float64).reshape(-1, 4)
                 rsizes = box_sizes(residual.boxes)
                 for i in range(len(residual)):
                     ctx = ResidualContext(box=residual.boxes[i].astype(np.float64), anon=g_anon, orig=g_orig,
-                                          covered=cov, limits=limits)
+                                          originals=originals, limits=limits)
                     label = classify_residual(ctx)
                     result.residual.append(ResidualFace(
                         frame=anon.index, t=base.t, box=tuple(float(v) for v in residual.boxes[i]),  # type: ignore

@@ -23,7 +23,7 @@ are judged on it.
 Residual faces (found in the anonymized video) are labelled by :data:`RESIDUAL_RULES`, an
 ordered list of rules; the first that answers names the face. A label in
 :data:`FAILING_RESIDUAL` fails the audit. New kinds of residual face (e.g. a synthetic
-replacement face) are added as a rule placed before :func:`kept_original_detail`.
+replacement face) are added as a rule placed first, before :func:`judged_on_the_original`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anonymotion.audit.detail import blockiness, detail_left, fine_detail, ssim
-from anonymotion.detect.boxes import box_sizes, core, iou_matrix
+from anonymotion.detect.boxes import box_sizes, core
 
 COVERED, LEAKED, NO_DETAIL = "covered", "leaked", "no-detail"
 
@@ -120,16 +120,32 @@ def judge_face(orig: np.ndarray, anon: np.ndarray, box: np.ndarray | tuple, limi
 @dataclass
 class ResidualContext:
     """What a residual rule may look at: the face's box in the anonymized frame, both grey
-    frames (``orig`` None when the anonymized video is audited alone), the boxes of this
-    frame's original faces judged covered, the limits, and ``measures`` a rule may fill
-    (ssim, detail) for the report."""
+    frames (``orig`` None when the anonymized video is audited alone), this frame's original
+    faces as (box, status) pairs, the limits, and ``measures`` a rule may fill (ssim, detail)
+    for the report."""
 
     box: np.ndarray
     anon: np.ndarray
     orig: np.ndarray | None
-    covered: np.ndarray
+    originals: list[tuple[np.ndarray, str]]
     limits: DetailLimits
     measures: dict[str, float] = field(default_factory=dict)
+
+
+def judged_on_the_original(ctx: ResidualContext) -> str | None:
+    """The same face as one of this frame's original faces: its judgement stands (a leak is counted once)."""
+    if not ctx.originals:
+        return None
+    from anonymotion.detect.faces import same_face
+
+    boxes = np.asarray([b for b, _ in ctx.originals], np.float64).reshape(-1, 4)
+    hit = np.flatnonzero(same_face(ctx.box[None], boxes)[0])
+    if not len(hit):
+        return None
+    status = {ctx.originals[i][1] for i in hit}
+    if LEAKED in status:
+        return "leaked-face"  # counted among the leaks already
+    return "on-covered-face" if COVERED in status else "no-detail"
 
 
 def no_identifiable_detail(ctx: ResidualContext) -> str | None:
@@ -150,15 +166,12 @@ def kept_original_detail(ctx: ResidualContext) -> str:
     assert ctx.orig is not None
     was_kept, s, d = kept(ctx.orig, ctx.anon, ctx.box, ctx.limits)
     ctx.measures.update(ssim=s, detail=d)
-    if was_kept:
-        return "kept-original-detail"
-    on_covered = len(ctx.covered) and iou_matrix(ctx.box[None], ctx.covered).max() >= 0.3
-    return "on-covered-face" if on_covered else "on-anonymized-area"
+    return "kept-original-detail" if was_kept else "on-anonymized-area"
 
 
 #: Ordered rules; the first returning a label names the residual face.
 RESIDUAL_RULES: list[Callable[[ResidualContext], str | None]] = [
-    no_identifiable_detail, identifiable_alone, kept_original_detail]
+    judged_on_the_original, no_identifiable_detail, identifiable_alone, kept_original_detail]
 #: Labels that fail the audit.
 FAILING_RESIDUAL = frozenset({"identifiable", "kept-original-detail"})
 
