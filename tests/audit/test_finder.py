@@ -89,7 +89,7 @@ def test_origin_is_read_from_the_manifest(tmp_path: Path) -> None:
 
 def test_confirmation_rule_on_candidates() -> None:
     """Two families agree -> face; the anonymizer's own family at its threshold -> face; one
-    other family at a low score -> not a face (a red bin at YuNet 0.45); at a confident score -> face."""
+    other family below its confident score -> not a face (a hand at YuNet 0.72); at a confident score -> face."""
     from anonymotion.types import Regions
 
     class Fixed:
@@ -107,12 +107,12 @@ def test_confirmation_rule_on_candidates() -> None:
     finder.name = "test"
     finder.detectors = [
         Fixed("centerface", [[0, 0, 20, 25], [100, 0, 120, 25], [300, 0, 320, 25]], [0.3, 0.25, 0.12]),
-        Fixed("yunet", [[2, 3, 19, 22], [200, 0, 220, 25], [400, 0, 420, 25]], [0.5, 0.45, 0.7]),
+        Fixed("yunet", [[2, 3, 19, 22], [200, 0, 220, 25], [400, 0, 420, 25]], [0.5, 0.72, 0.8]),
     ]
     found = finder.find(np.zeros((50, 500, 3), np.uint8))
     verdict = {tuple(b[:1].astype(int)): bool(c) for b, c in zip(found.regions.boxes, found.confirmed)}
     assert verdict[(2,)] or verdict.get((0,), False)  # both families
     assert verdict[(100,)]  # CenterFace alone, above the anonymizer's 0.2: the anonymizer could see it
     assert not verdict[(300,)]  # CenterFace alone below the anonymizer's threshold
-    assert not verdict[(200,)]  # YuNet alone, 0.45 < 0.6
+    assert not verdict[(200,)]  # YuNet alone, 0.72 < 0.75
     assert verdict[(400,)]  # YuNet alone, confident

@@ -70,8 +70,8 @@ def _overlaps(boxes: np.ndarray, others: np.ndarray, iou: float = 0.3) -> np.nda
 class MultiScaleCenterFace:
     """CenterFace at the frame's own size plus an enlarged second look at small-face areas.
 
-    Regions found by the first pass are named "centerface", those only the enlarged look
-    found "centerface-ms".
+    Regions found by the first pass are named "centerface" and keep its box and score; the
+    enlarged look only adds faces the first pass did not find, named "centerface-ms".
 
     threshold / input_size: as :class:`CenterFaceDetector` (for the first pass). upscale:
     enlargement of the second look (1.5-3, default 2). zone: "weak" (cells with weak small
@@ -111,17 +111,23 @@ class MultiScaleCenterFace:
                 b, s = self._look(rgb, row, c1, c2, grid)
                 found_b.append(b)
                 found_s.append(s)
-        native = found_b[0]
-        boxes = np.concatenate(found_b).reshape(-1, 4).astype(np.float32)
-        scores = np.concatenate(found_s).astype(np.float32)
-        if len(boxes):
+        native_b, native_s = found_b[0], found_s[0]
+        boxes = np.concatenate(found_b[1:]).reshape(-1, 4).astype(np.float32) if len(found_b) > 1 else \
+            np.zeros((0, 4), np.float32)
+        scores = np.concatenate(found_s[1:]).astype(np.float32) if len(found_s) > 1 else np.zeros(0, np.float32)
+        if len(boxes):  # the enlarged look only adds faces the first pass did not find
             ok = scores >= size_threshold(boxes, t)
             boxes, scores = boxes[ok], scores[ok]
             keep = nms(boxes, scores)
             boxes, scores = boxes[keep], scores[keep]
-        seen = _overlaps(boxes, native)
-        return Regions(boxes=boxes, scores=scores, track_ids=np.full((len(boxes),), -1, np.int64),
-                       sources=tuple(NATIVE if s else self.name for s in seen))
+            new = ~_overlaps(boxes, native_b)
+            boxes, scores = boxes[new], scores[new]
+        keep = nms(native_b, native_s) if len(native_b) else np.zeros(0, np.int64)
+        native_b, native_s = native_b[keep], native_s[keep]
+        n1, n2 = len(native_b), len(boxes)
+        return Regions(boxes=np.concatenate([native_b, boxes]).astype(np.float32).reshape(-1, 4),
+                       scores=np.concatenate([native_s, scores]).astype(np.float32),
+                       track_ids=np.full((n1 + n2,), -1, np.int64), sources=(NATIVE,) * n1 + (self.name,) * n2)
 
     def _look(self, rgb: np.ndarray, row: int, c1: int, c2: int, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Faces centred in the marked cells ``c1..c2`` of ``row``, seen enlarged (frame px)."""
