@@ -171,6 +171,8 @@ def audit(
                 found = _find(finder, orig.rgb)
                 faces = found.faces
                 result.unconfirmed += int((~found.confirmed).sum())
+                for i in np.flatnonzero(~found.confirmed):
+                    originals.append((found.regions.boxes[i].astype(np.float64), "unconfirmed"))
                 shift = global_shift(previous, orig.rgb) if previous is not None and len(faces) else None
                 previous = orig.rgb
                 ids = tracker.update(orig.index, faces.boxes, shift)

@@ -5,7 +5,8 @@ Definitions (DESIGN.md, Metric definitions: Privacy). For a face box of the orig
 the part an elliptical mask always covers):
 
 - The original *carries identifiable detail* unless it is smaller than
-  :attr:`DetailLimits.min_face` px (longer side), holds less fine detail than
+  :attr:`DetailLimits.min_face` px (longer side; for a face cut by the frame's edge, the
+  shorter side of its visible part), holds less fine detail than
   :attr:`DetailLimits.fine` (:func:`~anonymotion.audit.detail.fine_detail`: smeared by motion
   or focus beyond what a face at a few pixels across shows) or is a coarse mosaic already
   (:func:`~anonymotion.audit.detail.blockiness` >= :attr:`DetailLimits.blocky`: pixelated in
@@ -81,10 +82,19 @@ class Judgement:
     blockiness: float
 
 
+def face_size(box: np.ndarray | tuple, width: int, height: int) -> float:
+    """The size (px) the floor applies to: the box's longer side, or for a box cut by the frame's
+    edge (within 1 px of it) the shorter side of what is visible."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if x1 <= 1 or y1 <= 1 or x2 >= width - 1 or y2 >= height - 1:
+        return min(x2 - x1, y2 - y1)
+    return float(box_sizes(np.asarray(box, np.float64))[0])
+
+
 def no_detail_reason(image: np.ndarray, box: np.ndarray | tuple, limits: DetailLimits) -> tuple[str | None, float, float]:
     """Why the face in ``box`` of grey ``image`` carries no identifiable detail ("small",
     "pixelated", "blurred"), or None when it does; with its fine-detail share and blockiness."""
-    size = float(box_sizes(np.asarray(box))[0])
+    size = face_size(box, image.shape[1], image.shape[0])
     inner = core(box, limits.core)
     fine = fine_detail(image, inner)
     blocks = blockiness(image, box)
@@ -121,7 +131,8 @@ def judge_face(orig: np.ndarray, anon: np.ndarray, box: np.ndarray | tuple, limi
 class ResidualContext:
     """What a residual rule may look at: the face's box in the anonymized frame, both grey
     frames (``orig`` None when the anonymized video is audited alone), this frame's original
-    faces as (box, status) pairs, the limits, and ``measures`` a rule may fill (ssim, detail)
+    faces as (box, status) pairs (status "unconfirmed" for candidates the finder did not
+    confirm), the limits, and ``measures`` a rule may fill (ssim, detail)
     for the report."""
 
     box: np.ndarray
@@ -145,7 +156,11 @@ def judged_on_the_original(ctx: ResidualContext) -> str | None:
     status = {ctx.originals[i][1] for i in hit}
     if LEAKED in status:
         return "leaked-face"  # counted among the leaks already
-    return "on-covered-face" if COVERED in status else "no-detail"
+    if COVERED in status:
+        return "on-covered-face"
+    if NO_DETAIL in status:
+        return "no-detail"
+    return "unconfirmed-on-original"  # the original's look at these pixels did not call it a face
 
 
 def no_identifiable_detail(ctx: ResidualContext) -> str | None:

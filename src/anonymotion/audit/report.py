@@ -31,8 +31,9 @@ class ResidualFace:
     """A face the audit finder still finds in the anonymized video (box in its pixels).
 
     label: what it is (:mod:`anonymotion.audit.coverage`): "leaked-face" / "on-covered-face" /
-    "no-detail" (the same face as an original face of the frame, judged there: a leak is
-    counted once), "no-detail" (a blurred head keeps a face shape but no identifiable detail),
+    "no-detail" / "unconfirmed-on-original" (the same face as an original face or candidate of
+    the frame, judged there: a leak is counted once, detector noise between two near-identical
+    images does not count twice), "no-detail" (a blurred head keeps a face shape but no identifiable detail),
     "on-anonymized-area" (the area lost the original's detail), "kept-original-detail" (a face
     the anonymization left: fails), "identifiable" (auditing the output alone: a face with
     identifiable detail, fails).
