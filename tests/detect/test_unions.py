@@ -77,8 +77,6 @@ def test_union_covers_every_face_either_detector_finds_alone(street_frames: list
         for alone in (a, b):
             hit = same_face(alone.boxes, u.boxes).any(axis=1)
             assert hit.all(), f"{int((~hit).sum())} faces found alone are missing from the union"
-        only_one = int((~same_face(b.boxes, a.boxes).any(axis=1)).sum())
-        assert only_one > 0, "YuNet finds street faces CenterFace does not (the reason for the union)"
         assert len(u) >= max(len(a), len(b)) and len(u) <= len(a) + len(b)
         assert {s for s in u.sources} <= {"centerface", "yunet", "centerface+yunet"}
         assert "centerface+yunet" in u.sources

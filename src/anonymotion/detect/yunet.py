@@ -27,16 +27,19 @@ from anonymotion.types import Regions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.3
+#: YuNet's own wrapper default. At 0.3 it finds many more small street faces but, on
+#: lab_single/cam01, also hands, a red bin and the participant's torso (0.3-0.56, the torso
+#: 0.62-0.77 at 200-300 px): blurring those would damage the pose data (benchmarks/detectors.py).
+DEFAULT_THRESHOLD = 0.5
 #: Longest side in px YuNet sees by default: frames up to this size are seen at their own size.
 DEFAULT_INPUT_SIZE = 1920
 #: Largest tile side (px) handed to YuNet, the wrapper's own limit; tiles overlap by OVERLAP px.
 TILE, OVERLAP = 960, 128
 NMS_IOU = 0.3
-#: Large faces need a higher score (YuNet scores real faces of 40+ px above 0.7, while a
-#: weak, large box is a torso or a chest: 0.28 at 200 px on lab_single/cam01): above
+#: Large faces need a higher score (YuNet scores real faces of 40+ px 0.85-0.94, while a large
+#: box scoring less is a torso: 0.62-0.77 at 200-300 px on lab_single/cam01): above
 #: LARGE_FACE_FROM px the threshold rises linearly to LARGE_FACE_THRESHOLD at LARGE_FACE_AT.
-LARGE_FACE_FROM, LARGE_FACE_AT, LARGE_FACE_THRESHOLD = 40.0, 120.0, 0.6
+LARGE_FACE_FROM, LARGE_FACE_AT, LARGE_FACE_THRESHOLD = 40.0, 120.0, 0.85
 
 _IMPORT_HINT = ("--detector yunet needs the 'yuface' package (YuNet, libfacedetection), which cannot be "
                 "imported here: install it with `pip install yuface==2023.5.1`, or choose another detector "
@@ -119,7 +122,7 @@ def tiles(width: int, height: int, tile: int = TILE, overlap: int = OVERLAP) -> 
 
 def size_threshold(boxes: np.ndarray, threshold: float) -> np.ndarray:
     """(N,) score each (N, 4) box must reach: ``threshold`` up to 40 px (longest side), rising
-    linearly to max(threshold, 0.6) at 120 px and beyond."""
+    linearly to max(threshold, 0.85) at 120 px and beyond."""
     size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     ramp = np.clip((size - LARGE_FACE_FROM) / (LARGE_FACE_AT - LARGE_FACE_FROM), 0.0, 1.0)
     return (threshold + ramp * max(0.0, LARGE_FACE_THRESHOLD - threshold)).astype(np.float32)
@@ -142,8 +145,8 @@ def parse(raw: np.ndarray, dx: float = 0.0, dy: float = 0.0,
 class YuNetDetector:
     """YuNet on the CPU (libfacedetection via ``yuface``), boxes with five landmarks.
 
-    threshold: score threshold in [0.2, 1) (YuNet itself drops faces under 0.2; default 0.3,
-    large boxes need up to 0.6, see :func:`size_threshold`). input_size: longest side in px of
+    threshold: score threshold in [0.2, 1) (YuNet itself drops faces under 0.2; default 0.5,
+    large boxes need up to 0.85, see :func:`size_threshold`). input_size: longest side in px of
     the image YuNet sees: the frame is shrunk to it when larger (default 1920), 0 = the
     frame's own size. upscale: factor (>= 1) the frame is enlarged by first, for small faces
     (the audit looks at 1.5x). Images above :data:`TILE` px are cut into tiles.
