@@ -117,8 +117,9 @@ def same_face(a: np.ndarray, b: np.ndarray, iou: float = MERGE_IOU) -> np.ndarra
 def merge_regions(parts: list[Regions], iou: float = MERGE_IOU) -> Regions:
     """Union of several detectors' Regions: boxes of one face (see :func:`same_face`) merged.
 
-    Greedy by score: the best remaining box takes every remaining box of the same face; it
-    keeps its own box and score, its source names every detector of the group
+    Greedy by score: the best remaining box takes the best remaining box of the same face from
+    each other part (two boxes of one detector are two faces: it kept both); it keeps its own
+    box and score, its source names every detector of the group
     ("centerface+yunet"), and its landmarks are those of the best member that has any.
     """
     parts = [p for p in parts if len(p)]
@@ -129,6 +130,7 @@ def merge_regions(parts: list[Regions], iou: float = MERGE_IOU) -> Regions:
     sources = [s for p in parts for s in p.sources]
     marks = np.concatenate([p.landmarks if p.landmarks is not None else np.full((len(p), 5, 2), np.nan, np.float32)
                             for p in parts]).astype(np.float32)
+    part = np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)])
     same = same_face(boxes, boxes, iou)
     order = np.argsort(-scores, kind="stable")
     taken = np.zeros(len(boxes), bool)
@@ -136,7 +138,11 @@ def merge_regions(parts: list[Regions], iou: float = MERGE_IOU) -> Regions:
     for i in order:
         if taken[i]:
             continue
-        group = [j for j in order if not taken[j] and same[i, j]]
+        group, seen = [], set()
+        for j in order:  # at most one box of each part: a detector's own distinct boxes stay distinct
+            if not taken[j] and same[i, j] and part[j] not in seen:
+                group.append(j)
+                seen.add(part[j])
         taken[group] = True
         keep.append(i)
         names.append(_joined({n for j in group for n in source_names(sources[j])}))
