@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from anonymotion.audit.coverage import DetailLimits, ResidualContext, classify_residual, judge_face
+from anonymotion.audit.coverage import ONE_FRAME, DetailLimits, ResidualContext, classify_residual, judge_face, \
+    one_frame_tracks
 from anonymotion.audit.detail import grey
 from anonymotion.audit.faces import FaceCheck, FaceTracker, global_shift
 from anonymotion.audit.finder import THRESHOLD_FACTOR, AuditFinder, DetectorSetup, Found, anonymizer_setup, \
@@ -209,6 +210,9 @@ def audit(
     finally:
         if own:
             finder.close()
+    once = one_frame_tracks([c.track for c in result.checks], result.frames)
+    if once:
+        _one_frame(result, once)
     target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
                                                              if out_dir is not None else None)
     if target is not None:
@@ -216,6 +220,28 @@ def audit(
         write_json(result.to_json(), target)
     log.info("audit of %s: %s (%s)", anon_path, result.verdict, "; ".join(result.reasons) or "nothing found")
     return result
+
+
+def _one_frame(result: AuditResult, tracks: set[int]) -> None:
+    """Mark the face-frames of ``tracks`` (seen in one frame) "one-frame", and the residual faces judged on them."""
+    from anonymotion.detect.faces import same_face
+
+    marked: dict[int, list[tuple[float, ...]]] = {}
+    checks = []
+    for c in result.checks:
+        if c.track in tracks:
+            marked.setdefault(c.frame, []).append(c.box)
+            c = replace(c, status=ONE_FRAME, reason=c.status)
+        checks.append(c)
+    result.checks = checks
+    residual = []
+    for r in result.residual:
+        boxes = marked.get(r.frame)
+        if boxes and r.label in ("leaked-face", "on-covered-face") and \
+                same_face(np.asarray([r.box]), np.asarray(boxes)).any():
+            r = replace(r, label=ONE_FRAME)
+        residual.append(r)
+    result.residual = residual
 
 
 def _settings_doc(settings: AuditSettings, finder: Any) -> dict[str, Any]:

@@ -32,8 +32,9 @@ class FaceCheck:
 
     box: x1, y1, x2, y2 in pixels of the original frame; size: longer box side (px); source:
     the audit detector(s) that found it ("centerface+yunet" ...); track: id of the distinct
-    face. status: "covered", "leaked" or "no-detail" (the original carries no identifiable
-    detail; reason "small", "pixelated" or "blurred"). ssim / detail: SSIM and detail left of
+    face. status: "covered", "leaked", "no-detail" (the original carries no identifiable
+    detail; reason "small", "pixelated" or "blurred") or "one-frame" (its track was seen in one
+    frame only; reason the status it would have had). ssim / detail: SSIM and detail left of
     the anonymized box against the original; fine / blockiness: the original's fine detail and
     mosaic score (see :mod:`anonymotion.audit.detail`).
     """
@@ -58,8 +59,8 @@ class FaceCheck:
 
     @property
     def judged(self) -> bool:
-        """The face carried identifiable detail, so covered/leaked applies."""
-        return self.status != "no-detail"
+        """The face carried identifiable detail and was seen in more than one frame: covered/leaked applies."""
+        return self.status in ("covered", "leaked")
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -121,11 +121,12 @@ class AuditResult:
 
     def no_detail(self) -> dict[str, int]:
         """Face-frames without identifiable detail in the original, by reason."""
-        out: dict[str, int] = {}
-        for c in self.checks:
-            if not c.judged:
-                out[c.reason or "?"] = out.get(c.reason or "?", 0) + 1
-        return out
+        return _count(c.reason or "?" for c in self.checks if c.status == "no-detail")
+
+    @property
+    def one_frame(self) -> list[FaceCheck]:
+        """Face-frames of faces the finder saw in one frame only (not judged)."""
+        return [c for c in self.checks if c.status == "one-frame"]
 
     @property
     def reasons(self) -> list[str]:
@@ -169,6 +170,8 @@ class AuditResult:
                 "face_frames": len(self.checks),
                 "judged_face_frames": len(self.judged),
                 "no_identifiable_detail": self.no_detail(),
+                "seen_in_one_frame": {"face_frames": len(self.one_frame),
+                                      "would_be": _count(c.reason or "?" for c in self.one_frame)},
                 "unconfirmed_candidates": self.unconfirmed,
                 "distinct_faces": len({c.track for c in self.checks}),
                 "leaked_face_frames": self.leak_count,
@@ -206,6 +209,9 @@ class AuditResult:
             if nd:
                 lines.append("  without identifiable detail in the original (not judged): " + ", ".join(
                     f"{v} {k}" for k, v in sorted(nd.items())) + " face-frame(s)")
+            if self.one_frame:
+                lines.append(f"  faces seen in one frame only (not judged): {len(self.one_frame)} "
+                             f"({_count(c.reason or '?' for c in self.one_frame).get('leaked', 0)} of them unchanged)")
             if self.unconfirmed:
                 lines.append(f"  unconfirmed candidates (one detector, low score; not judged): {self.unconfirmed}")
             lines.append("  by size: " + ", ".join(
