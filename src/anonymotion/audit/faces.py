@@ -33,8 +33,8 @@ class FaceCheck:
     box: x1, y1, x2, y2 in pixels of the original frame; size: longer box side (px); source:
     the audit detector(s) that found it ("centerface+yunet" ...); track: id of the distinct
     face. status: "covered", "leaked", "no-detail" (the original carries no identifiable
-    detail; reason "small", "pixelated" or "blurred") or "one-frame" (its track was seen in one
-    frame only; reason the status it would have had). ssim / detail: SSIM and detail left of
+    detail; reason "small", "pixelated" or "blurred") or "one-frame" (its track showed identifiable
+    detail in one frame only; reason: the status it would have had). ssim / detail: SSIM and detail left of
     the anonymized box against the original; fine / blockiness: the original's fine detail and
     mosaic score (see :mod:`anonymotion.audit.detail`).
     """

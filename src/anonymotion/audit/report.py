@@ -36,8 +36,9 @@ class ResidualFace:
     images does not count twice), "no-detail" (a blurred head keeps a face shape but no identifiable detail),
     "on-anonymized-area" (the area lost the original's detail), "kept-original-detail" (a face
     the anonymization left: fails), "identifiable" (auditing the output alone: a face with
-    identifiable detail, fails).
-    ssim / detail: of its box against the original, when measured.
+    identifiable detail, fails), "one-frame" (a failing kind seen in one frame only: not
+    counted, as for original faces). ssim / detail: of its box against the original, when
+    measured; track: the residual face's track id.
     """
 
     frame: int
@@ -49,6 +50,7 @@ class ResidualFace:
     label: str
     ssim: float | None = None
     detail: float | None = None
+    track: int = -1
 
     @property
     def failing(self) -> bool:
@@ -59,7 +61,8 @@ class ResidualFace:
     def to_json(self) -> dict:
         return {"frame": self.frame, "t": round(self.t, 4), "box": [round(v, 1) for v in self.box],
                 "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source,
-                "label": self.label, "ssim": None if self.ssim is None else round(self.ssim, 4),
+                "label": self.label, "track": self.track,
+                "ssim": None if self.ssim is None else round(self.ssim, 4),
                 "detail": None if self.detail is None else round(self.detail, 4)}
 
 
