@@ -215,7 +215,7 @@ def audit(
     once = one_frame_tracks([c.track for c in result.checks if c.judged], result.frames)
     if once:
         _one_frame(result, once)
-    once = one_frame_tracks([r.track for r in result.residual], result.frames)
+    once = one_frame_tracks([r.track for r in result.residual if r.failing], result.frames)
     result.residual = [replace(r, label=ONE_FRAME) if r.failing and r.track in once else r for r in result.residual]
     target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
                                                              if out_dir is not None else None)
