@@ -255,9 +255,7 @@ def test_anonymize_with_audit_records_the_verdict(shared_data, tmp_path, capsys)
     src = trim_clip(shared_data("lab_single/cam01.mp4"), tmp_path / "lab10.mp4", 10)
     assert main(["anonymize", str(src), "-o", str(tmp_path / "lab.mp4"), "--audit", "--quiet"]) == 0
     manifest = json.loads((tmp_path / "lab.manifest.json").read_text())
-    # the participant's face is in all 10 frames (the audit's own detector finds it there) and the
-    # default blur leaves none of them recognisable: the verdict is a pass judged on those 10 frames
-    assert manifest["audit"]["verdict"] == "pass", manifest["audit"]
-    assert manifest["audit"]["leaked_face_frames"] == 0 and manifest["audit"]["metadata_findings"] == 0
-    report = json.loads((tmp_path / manifest["audit"]["report"]).read_text())
-    assert report["verdict"] == "pass" and report["faces"]["face_frames"] == 10
+    assert manifest["audit"]["verdict"] == "pass"  # exit code 0
+    assert manifest["audit"]["detectors"] == ["centerface", "yunet"]  # CenterFace masked: YuNet looks too
+    assert manifest["audit"]["metadata_findings"] == 0 and manifest["audit"]["leaked_face_frames"] == 0
+    assert (tmp_path / manifest["audit"]["report"]).exists()

@@ -30,8 +30,10 @@ class AnonymizeConfig:
 
     method: str = option("blur", "anonymization method: blur, replace, pixelate, block, head, body-blur, "
                                  "body-pixelate, body-block, lowres, skeleton (default blur)")
-    detector: str = option("centerface", "face detector: centerface, blazeface or both (default centerface)",
-                           choices=("centerface", "blazeface", "both"))
+    detector: str = option("centerface", "face detector: centerface, yunet, blazeface, centerface-ms (CenterFace "
+                                         "plus an enlarged look at small faces), or a comma list of them for their "
+                                         "union, e.g. centerface,yunet ('both' = centerface,blazeface) "
+                                         "(default centerface)", metavar="DETECTOR[,DETECTOR...]")
     face_threshold: float | None = option(None, "face detector score threshold, 0-1 (default: the detector's own)",
                                           type=float, aliases=("--threshold",))
     detect_size: int | None = option(None, "longest side in px of the image the face detector sees "
@@ -84,6 +86,12 @@ class AnonymizeConfig:
             raise ConfigError(None, f"--hold must be between 0 and 10 seconds, not {self.hold}")
         if self.detect_every is not None and not 1 <= self.detect_every <= 30:
             raise ConfigError(None, f"--detect-every must be between 1 and 30 frames, not {self.detect_every}")
+        from anonymotion.detect.faces import detector_names
+
+        try:
+            detector_names(self.detector)
+        except ValueError as exc:
+            raise ConfigError(None, f"--detector: {exc}") from None
         if self.face_threshold is not None and not 0 < self.face_threshold < 1:
             raise ConfigError(None, f"--face-threshold must be between 0 and 1, not {self.face_threshold}")
         if self.detect_size is not None and not 64 <= self.detect_size <= 4096:

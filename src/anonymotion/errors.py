@@ -51,3 +51,7 @@ class OutputError(AnonymotionError):
 
 class ConfigError(AnonymotionError):
     """An option has an invalid value."""
+
+
+class MissingDependencyError(ConfigError):
+    """An option needs a package that cannot be imported (e.g. ``--detector yunet`` without ``yuface``)."""

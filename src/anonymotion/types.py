@@ -60,7 +60,9 @@ class Regions:
     boxes: (N, 4) float32 x1, y1, x2, y2 in pixels (before --mask-scale).
     scores: (N,) float32 detector confidence in [0, 1] (held regions keep their last score).
     track_ids: (N,) int64, stable across frames for one face (-1 when untracked).
-    sources: detector name per region ("centerface", "blazeface", "pose-head", "held", ...).
+    sources: what found each region: a detector name ("centerface", "yunet", "blazeface",
+    "pose-head", "held", ...) or, for a face found by several detectors of a union, their
+    names joined by "+" in a fixed order (e.g. "centerface+yunet").
     mask: optional (H, W) bool pixel mask (e.g. person segmentation) anonymized in addition.
     persons: optional (N,) int64 person id of each box (pose-based sources; -1 = unknown).
     mask_parts: what ``mask`` is made of, for the regions log: one (person id, (x1, y1, x2, y2)

@@ -43,7 +43,8 @@ def street_frames(shared_data: Callable[[str], Path]) -> list[np.ndarray]:
 def check_regions(r: Regions, name: str, width: int, height: int) -> None:
     assert r.boxes.dtype == np.float32 and r.boxes.shape == (len(r), 4)
     assert r.scores.shape == (len(r),) and r.track_ids.tolist() == [-1] * len(r)
-    assert all(s in (name, "centerface", "blazeface") for s in r.sources) and len(r.sources) == len(r)
+    allowed = {"centerface", "blazeface", "centerface+blazeface"}
+    assert all(s in allowed for s in r.sources) and len(r.sources) == len(r)
     if len(r):
         assert (r.boxes[:, 2] > r.boxes[:, 0]).all() and (r.boxes[:, 3] > r.boxes[:, 1]).all()
         assert r.boxes[:, [0, 1]].min() >= 0 and r.boxes[:, 2].max() <= width and r.boxes[:, 3].max() <= height
@@ -112,9 +113,9 @@ def test_onnx_session_is_cached_per_process(portrait: np.ndarray) -> None:
 def test_unknown_detector_name_lists_the_known_ones() -> None:
     with pytest.raises(ValueError) as exc:
         make_face_detector("retinaface")
-    for name in DETECTORS:
+    for name in [*DETECTORS, "both"]:
         assert name in str(exc.value)
-    assert set(DETECTORS) == {"centerface", "blazeface", "both"}
+    assert set(DETECTORS) == {"centerface", "centerface-ms", "yunet", "blazeface"}
 
 
 def test_detectors_reject_non_rgb_input() -> None:
@@ -162,7 +163,8 @@ def test_merge_keeps_the_better_of_overlapping_boxes() -> None:
     b = regions((1, 1, 11, 11), (100, 100, 120, 120), scores=[0.8, 0.7], track_ids=-1, source="blazeface")
     m = merge_regions([a, b])
     assert len(m) == 3
-    assert sorted(m.sources) == ["blazeface", "centerface", "centerface"]
+    assert sorted(m.sources) == ["blazeface", "centerface", "centerface+blazeface"]
+    assert m.boxes[list(m.sources).index("centerface+blazeface")].tolist() == [0, 0, 10, 10]  # the better box
     assert len(merge_regions([Regions.empty(), Regions.empty()])) == 0
 
 

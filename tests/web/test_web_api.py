@@ -370,7 +370,7 @@ def test_access_token_protects_pages_and_api(server, clip_factory, upload):
 
 def test_methods_page_openapi_and_no_directory_listing(client, tmp_path):
     methods = [m["name"] for m in client.get("/api/methods").json()["methods"]]
-    assert methods[:3] == ["blur", "pixelate", "block"] and "reencode" not in methods
+    assert methods[:4] == ["blur", "replace", "pixelate", "block"] and "reencode" not in methods
     page = client.get("/")
     assert page.status_code == 200 and 'id="upload-form"' in page.text
     assert "https://" not in page.text  # nothing from a CDN

@@ -1,23 +1,8 @@
-"""Face audit arithmetic: how much of every original face changed in the anonymized video.
+"""Face audit bookkeeping: one record per original face-frame, distinct faces, leak runs, rates.
 
-Definitions (DESIGN.md, Metric definitions: Privacy):
+Definitions (DESIGN.md, Metric definitions: Privacy); whether a face-frame is covered is
+decided in :mod:`anonymotion.audit.coverage` (detail left, not changed pixels).
 
-- A pixel *changed beyond codec noise* when the absolute difference of its luma (BT.601,
-  0-255) between the original and the anonymized frame, averaged over a
-  :data:`CHANGE_WINDOW` x :data:`CHANGE_WINDOW` neighbourhood, exceeds
-  :data:`CHANGE_THRESHOLD` levels. Luma, because H.264 at crf 18 adds far less noise to
-  luma than chroma subsampling adds to RGB edges; the neighbourhood mean, because codec
-  noise is uncorrelated speckle while an anonymization changes whole areas. Calibration
-  (``benchmarks/leaks_vs_deface.py --calibrate --max-frames 20``, street_720p50.avi, the
-  audit detector's faces, mostly 12-30 px): an unanonymized re-encode with our writer
-  (crf 18) covers no face-frame at window 5 / threshold 4.5 (largest coverage 0.72; at
-  threshold 4 it reached 0.89, too close to the limit), while 94.7 % of the face-frames of
-  our default blur output are covered. Per-pixel RGB thresholds could not separate the two
-  (codec noise reaches 10-14 levels on small low-contrast faces, a blur with sigma ~2.5 px
-  changes them by less).
-- A face's *coverage* is the share of its box's pixels (box cut to the frame, on the
-  original's size: an anonymized frame one pixel larger from odd-size padding is cropped)
-  that changed. Coverage below :data:`COVERAGE_LIMIT` (0.9) is a *leak* for that face-frame.
 - A face's *size* is the longer side of its box in pixels; leak rates are reported per
   size bin: "<32", "32-96", ">96".
 - Faces are followed across frames by a greedy motion-predicting tracker so that leaks can be counted per
@@ -35,22 +20,23 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-#: A pixel changed when its luma difference, averaged over CHANGE_WINDOW² px, exceeds this (levels).
-CHANGE_THRESHOLD = 4.5
-#: Side (px) of the square neighbourhood the luma difference is averaged over.
-CHANGE_WINDOW = 5
-#: A face-frame is covered when at least this share of its box pixels changed.
-COVERAGE_LIMIT = 0.9
+from anonymotion.detect.boxes import box_sizes, iou_matrix  # noqa: F401 - re-exported
+
 #: Face size bins (longer box side, px): "<32" below 32, "32-96" from 32 to 96 inclusive, ">96" above.
 SIZE_BINS = ("<32", "32-96", ">96")
 
 
 @dataclass(frozen=True)
 class FaceCheck:
-    """One original face in one frame and how much of it the anonymization changed.
+    """One original face in one frame and how the anonymization treated it.
 
-    box: x1, y1, x2, y2 in pixels of the original frame; size: longer box side (px);
-    coverage: share of box pixels changed in [0, 1]; track: id of the distinct face.
+    box: x1, y1, x2, y2 in pixels of the original frame; size: longer box side (px); source:
+    the audit detector(s) that found it ("centerface+yunet" ...); track: id of the distinct
+    face. status: "covered", "leaked", "no-detail" (the original carries no identifiable
+    detail; reason "small", "pixelated" or "blurred") or "one-frame" (its track showed identifiable
+    detail in one frame only; reason: the status it would have had). ssim / detail: SSIM and detail left of
+    the anonymized box against the original; fine / blockiness: the original's fine detail and
+    mosaic score (see :mod:`anonymotion.audit.detail`).
     """
 
     frame: int
@@ -59,9 +45,22 @@ class FaceCheck:
     size: float
     score: float
     source: str
-    coverage: float
     track: int
-    leaked: bool
+    status: str
+    reason: str | None = None
+    ssim: float | None = None
+    detail: float | None = None
+    fine: float = 0.0
+    blockiness: float = 0.0
+
+    @property
+    def leaked(self) -> bool:
+        return self.status == "leaked"
+
+    @property
+    def judged(self) -> bool:
+        """The face carried identifiable detail and was seen in more than one frame: covered/leaked applies."""
+        return self.status in ("covered", "leaked")
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -69,7 +68,8 @@ class FaceCheck:
         d["t"] = round(self.t, 4)
         d["size"] = round(self.size, 1)
         d["score"] = round(self.score, 4)
-        d["coverage"] = round(self.coverage, 4)
+        for k in ("ssim", "detail", "fine", "blockiness"):
+            d[k] = None if d[k] is None else round(d[k], 4)
         return d
 
 
@@ -94,84 +94,11 @@ class LeakRun:
                 "max_size": round(self.max_size, 1)}
 
 
-def change_mask(original: np.ndarray, anonymized: np.ndarray, threshold: float = CHANGE_THRESHOLD,
-                window: int = CHANGE_WINDOW) -> np.ndarray:
-    """(H, W) bool: pixels that changed beyond codec noise.
-
-    The change of a pixel is the absolute difference of luma (BT.601, 0-255) between the
-    two frames, averaged over a ``window`` x ``window`` neighbourhood; it counts when it
-    exceeds ``threshold`` levels. original: (H, W, 3) uint8 RGB; anonymized: (H', W', 3)
-    uint8 RGB with H' >= H, W' >= W (a padded output is compared on the original's size).
-    """
-    import cv2
-
-    h, w = original.shape[:2]
-    if anonymized.shape[0] < h or anonymized.shape[1] < w:
-        raise ValueError(f"anonymized frame {anonymized.shape[1]}x{anonymized.shape[0]} is smaller than "
-                         f"the original {w}x{h}")
-    anon = np.ascontiguousarray(anonymized[:h, :w])
-    ya = cv2.cvtColor(anon, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    yo = cv2.cvtColor(np.ascontiguousarray(original), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    diff = np.abs(yo - ya)
-    if window > 1:
-        diff = cv2.blur(diff, (int(window), int(window)), borderType=cv2.BORDER_REFLECT)
-    return diff > threshold
-
-
-def int_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(N, 4) float boxes -> (N, 4) int pixel bounds x1, y1, x2, y2 (exclusive ends) cut to the frame.
-
-    A pixel belongs to the box when its centre lies inside it; at least one pixel is kept.
-    """
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    x1 = np.clip(np.floor(b[:, 0] + 0.5), 0, width - 1)
-    y1 = np.clip(np.floor(b[:, 1] + 0.5), 0, height - 1)
-    x2 = np.clip(np.floor(b[:, 2] + 0.5), x1 + 1, width)
-    y2 = np.clip(np.floor(b[:, 3] + 0.5), y1 + 1, height)
-    return np.stack([x1, y1, x2, y2], axis=1).astype(np.int64)
-
-
-def box_coverage(changed: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(N,) float: share of each box's pixels set in the (H, W) bool ``changed`` mask.
-
-    Uses a summed-area table, so the cost does not grow with the number of boxes.
-    """
-    h, w = changed.shape
-    ib = int_boxes(boxes, w, h)
-    if len(ib) == 0:
-        return np.zeros((0,), np.float64)
-    sat = np.zeros((h + 1, w + 1), np.int64)
-    sat[1:, 1:] = changed.astype(np.int64).cumsum(0).cumsum(1)
-    x1, y1, x2, y2 = ib.T
-    inside = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
-    area = (x2 - x1) * (y2 - y1)
-    return inside / area
-
-
-def box_sizes(boxes: np.ndarray) -> np.ndarray:
-    """(N,) longer side of each (N, 4) x1, y1, x2, y2 box, in pixels."""
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
-
-
 def size_bin(size: float) -> str:
     """Name of the :data:`SIZE_BINS` bin holding a face of ``size`` px."""
     if size < 32.0:
         return "<32"
     return "32-96" if size <= 96.0 else ">96"
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) intersection over union of (N, 4) and (M, 4) x1, y1, x2, y2 boxes."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 class FaceTracker:
@@ -303,9 +230,11 @@ def any_leak_runs(checks: Iterable[FaceCheck]) -> list[tuple[int, int]]:
 
 
 def leak_rates(checks: Iterable[FaceCheck]) -> dict[str, dict[str, float]]:
-    """Per size bin (and "all"): face-frames, leaked face-frames and their ratio."""
+    """Per size bin (and "all"): judged face-frames (those with identifiable detail), leaked ones, their ratio."""
     counts = {name: [0, 0] for name in (*SIZE_BINS, "all")}
     for c in checks:
+        if not c.judged:
+            continue
         for name in (size_bin(c.size), "all"):
             counts[name][0] += 1
             counts[name][1] += int(c.leaked)

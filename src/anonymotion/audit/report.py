@@ -28,13 +28,17 @@ LARGE_FACE = 40.0
 
 @dataclass(frozen=True)
 class ResidualFace:
-    """A face the audit detector still finds in the anonymized video (box in its pixels).
+    """A face the audit finder still finds in the anonymized video (box in its pixels).
 
-    coverage: share of the box changed from the original (None when auditing the anonymized
-    video alone). on_changed_area: its box changed (coverage >= the limit) or it matches
-    (IoU >= 0.3) an original face that was covered — a face shape that survived the
-    anonymization (a blurred head stays head-shaped); it is reported without failing the
-    audit. Any other residual face fails it.
+    label: what it is (:mod:`anonymotion.audit.coverage`): "leaked-face" / "on-covered-face" /
+    "no-detail" / "unconfirmed-on-original" (the same face as an original face or candidate of
+    the frame, judged there: a leak is counted once, detector noise between two near-identical
+    images does not count twice), "no-detail" (a blurred head keeps a face shape but no identifiable detail),
+    "on-anonymized-area" (the area lost the original's detail), "kept-original-detail" (a face
+    the anonymization left: fails), "identifiable" (auditing the output alone: a face with
+    identifiable detail, fails), "one-frame" (a failing kind seen in one frame only: not
+    counted, as for original faces). ssim / detail: of its box against the original, when
+    measured; track: the residual face's track id.
     """
 
     frame: int
@@ -43,21 +47,31 @@ class ResidualFace:
     size: float
     score: float
     source: str
-    coverage: float | None = None
-    on_changed_area: bool = False
+    label: str
+    ssim: float | None = None
+    detail: float | None = None
+    track: int = -1
+
+    @property
+    def failing(self) -> bool:
+        from anonymotion.audit.coverage import FAILING_RESIDUAL
+
+        return self.label in FAILING_RESIDUAL
 
     def to_json(self) -> dict:
         return {"frame": self.frame, "t": round(self.t, 4), "box": [round(v, 1) for v in self.box],
                 "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source,
-                "coverage": None if self.coverage is None else round(self.coverage, 4),
-                "on_changed_area": self.on_changed_area}
+                "label": self.label, "track": self.track,
+                "ssim": None if self.ssim is None else round(self.ssim, 4),
+                "detail": None if self.detail is None else round(self.detail, 4)}
 
 
 @dataclass
 class AuditResult:
     """Everything one audit found.
 
-    checks: every original face-frame with its coverage (empty when no original was given).
+    checks: every original face-frame found, with its judgement (empty when no original was
+    given). unconfirmed: candidates the finder saw but did not confirm as faces (not judged).
     residual: faces found in the anonymized video. metadata: tags/streams left in it.
     verdict: "pass" or "fail"; reasons: why it failed (empty on pass).
     """
@@ -72,6 +86,7 @@ class AuditResult:
     metadata: list[MetadataFinding] = field(default_factory=list)
     json_path: Path | None = None
     crops: list[Path] = field(default_factory=list)
+    unconfirmed: int = 0
 
     # --- derived figures -------------------------------------------------------------
     @property
@@ -99,8 +114,22 @@ class AuditResult:
 
     @property
     def failing_residual(self) -> list[ResidualFace]:
-        """Residual faces that were not changed by the anonymization (or cannot be known to be)."""
-        return [r for r in self.residual if not r.on_changed_area]
+        """Residual faces that fail the audit (kept the original's detail, or identifiable when alone)."""
+        return [r for r in self.residual if r.failing]
+
+    @property
+    def judged(self) -> list[FaceCheck]:
+        """Face-frames whose original carried identifiable detail (covered or leaked)."""
+        return [c for c in self.checks if c.judged]
+
+    def no_detail(self) -> dict[str, int]:
+        """Face-frames without identifiable detail in the original, by reason."""
+        return _count(c.reason or "?" for c in self.checks if c.status == "no-detail")
+
+    @property
+    def one_frame(self) -> list[FaceCheck]:
+        """Face-frames of faces the finder saw in one frame only (not judged)."""
+        return [c for c in self.checks if c.status == "one-frame"]
 
     @property
     def reasons(self) -> list[str]:
@@ -108,7 +137,8 @@ class AuditResult:
         if self.leak_count:
             out.append(f"{self.leak_count} leaked face-frame(s) of {self.leaked_faces} distinct face(s)")
         if self.failing_residual:
-            where = " on unchanged areas" if self.original is not None else ""
+            where = " on areas that kept the original's detail" if self.original is not None else \
+                " with identifiable detail"
             out.append(f"{len(self.failing_residual)} face(s) still detected in the anonymized video{where}")
         if self.metadata:
             out.append(f"{len(self.metadata)} metadata finding(s)")
@@ -141,6 +171,11 @@ class AuditResult:
             "settings": self.settings,
             "faces": None if self.original is None else {
                 "face_frames": len(self.checks),
+                "judged_face_frames": len(self.judged),
+                "no_identifiable_detail": self.no_detail(),
+                "seen_in_one_frame": {"face_frames": len(self.one_frame),
+                                      "would_be": _count(c.reason or "?" for c in self.one_frame)},
+                "unconfirmed_candidates": self.unconfirmed,
                 "distinct_faces": len({c.track for c in self.checks}),
                 "leaked_face_frames": self.leak_count,
                 "leaked_faces": self.leaked_faces,
@@ -155,7 +190,8 @@ class AuditResult:
                 "leak_runs": [r.to_json() for r in runs],
                 "leaks": [c.to_json() for c in self.leaks],
             },
-            "residual_faces": {"count": len(self.residual), "on_unchanged_areas": len(self.failing_residual),
+            "residual_faces": {"count": len(self.residual), "failing": len(self.failing_residual),
+                               "by_label": _count(r.label for r in self.residual),
                                "faces": [r.to_json() for r in self.residual]},
             "metadata": {"count": len(self.metadata), "findings": [m.to_json() for m in self.metadata]},
             "leak_crops": [str(p) for p in self.crops],
@@ -164,12 +200,23 @@ class AuditResult:
     def summary(self) -> str:
         """A few readable lines for the terminal."""
         lines = [f"audit of {self.anonymized}" + (f" against {self.original}" if self.original else ""),
-                 f"  frames audited: {self.frames}"]
+                 f"  frames audited: {self.frames}",
+                 f"  face finder: {_finder_line(self.settings)}"]
         if self.original is not None:
             rates = leak_rates(self.checks)
             a = rates["all"]
-            lines.append(f"  faces: {a['leaked']} of {a['face_frames']} face-frames leaked ({100 * a['rate']:.1f} %), "
-                         f"{self.leaked_faces} of {len({c.track for c in self.checks})} distinct faces")
+            lines.append(f"  faces: {a['leaked']} of {a['face_frames']} face-frames with identifiable detail leaked "
+                         f"({100 * a['rate']:.1f} %), {self.leaked_faces} of "
+                         f"{len({c.track for c in self.judged})} distinct faces")
+            nd = self.no_detail()
+            if nd:
+                lines.append("  without identifiable detail in the original (not judged): " + ", ".join(
+                    f"{v} {k}" for k, v in sorted(nd.items())) + " face-frame(s)")
+            if self.one_frame:
+                lines.append(f"  faces seen in one frame only (not judged): {len(self.one_frame)} "
+                             f"({_count(c.reason or '?' for c in self.one_frame).get('leaked', 0)} of them unchanged)")
+            if self.unconfirmed:
+                lines.append(f"  unconfirmed candidates (one detector, low score; not judged): {self.unconfirmed}")
             lines.append("  by size: " + ", ".join(
                 f"{k} px {v['leaked']}/{v['face_frames']} ({100 * v['rate']:.1f} %)"
                 for k, v in rates.items() if k != "all"))
@@ -181,10 +228,9 @@ class AuditResult:
                 frames = sorted({c.frame for c in self.checks if c.leaked})
                 shown = ", ".join(str(f) for f in frames[:20]) + (" ..." if len(frames) > 20 else "")
                 lines.append(f"  leaked frames: {shown}")
-        changed = len(self.residual) - len(self.failing_residual)
+        labels = _count(r.label for r in self.residual)
         lines.append(f"  residual faces in the output: {len(self.residual)}"
-                     + (f" ({changed} on anonymized areas, {len(self.failing_residual)} on unchanged areas)"
-                        if self.original is not None else ""))
+                     + (" (" + ", ".join(f"{v} {k}" for k, v in sorted(labels.items())) + ")" if labels else ""))
         for r in self.failing_residual[:5]:
             lines.append(f"    frame {r.frame} ({r.t:.2f} s) box {[round(v) for v in r.box]} score {r.score:.2f}")
         lines.append(f"  metadata findings: {len(self.metadata)}")
@@ -196,6 +242,22 @@ class AuditResult:
         if self.json_path:
             lines.append(f"report: {self.json_path}")
         return "\n".join(lines)
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k in items:
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def _finder_line(settings: dict[str, Any]) -> str:
+    """One line naming the audit's detectors and what the output was anonymized with."""
+    dets = settings.get("detectors") or []
+    names = ", ".join(f"{d['family']}" + (f" {d['threshold']:g}" if "threshold" in d else "")
+                      + (f" x{d['upscale']:g}" if d.get("upscale", 1) != 1 else "") for d in dets)
+    origin = (settings.get("anonymized_with") or {}).get("detectors")
+    return names + (f" (output anonymized with {', '.join(origin)})" if origin else " (anonymizer unknown)")
 
 
 def write_json(doc: dict[str, Any], path: Path) -> Path:

@@ -8,7 +8,7 @@ dataset (scope ``ALL``), pooled over all matched frames of all videos:
   over videos);
 - per 2D angle: RMSE (pooled from n and RMSE), bias and SD of the per-frame difference
   (pooled), share within 5°;
-- audit: leaked face-frames / audited face-frames;
+- audit: leaked face-frames / judged face-frames (those with identifiable detail);
 - with several methods (the ``reencode`` control counts as one): Δ = max − min over the
   methods (control excluded) of angle RMSE and SD and keypoint EPE, and per angle the
   repeated-measures ANOVA and the Friedman test of per-video RMSE across methods, videos
@@ -220,14 +220,14 @@ def stats_rows(entries: list[Entry], labels: list[str], angles: list[dict], keyp
 
 
 def audit_rows(entries: list[Entry], methods: list[str]) -> list[dict]:
-    """Dataset leak rate per method: leaked face-frames / audited face-frames."""
+    """Dataset leak rate per method: leaked face-frames / judged face-frames (with identifiable detail)."""
     rows = []
     for m in methods:
         audits = [e.audit[m] for e in entries if e.status in DONE and m in e.audit]
         if not audits:
             continue
         leaks = sum(int(a.get("leaks") or 0) for a in audits)
-        faces = sum(int(a.get("face_frames") or 0) for a in audits)
+        faces = sum(int(a.get("judged_face_frames", a.get("face_frames")) or 0) for a in audits)  # identifiable
         rows.append({"method": m, "videos": len(audits), "face_frames": faces, "leaks": leaks,
                      "leak_rate": leaks / faces if faces else 0.0,
                      "videos_failing": sum(1 for a in audits if str(a.get("verdict", "")).lower() not in ("pass", "ok"))})

@@ -20,8 +20,10 @@ from anonymotion.audit.report import EXIT_FAIL, EXIT_PASS
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit", help="check an anonymized video for leaked faces and identifying metadata",
-        description="Audit an anonymized video: faces of the original left unchanged (leaks), faces still "
-                    "detectable in the output, and tags/streams left in the file. "
+        description="Audit an anonymized video: faces of the original whose identifiable detail survived "
+                    "(leaks), faces still detectable in the output on areas that kept the original's detail, and "
+                    "tags/streams left in the file. The faces are found by detectors independent of and stricter "
+                    "than the anonymizer's (read from the output's manifest). "
                     f"Exit code {EXIT_PASS} on pass, {EXIT_FAIL} on fail, 2 on error.")
     p.add_argument("videos", nargs="+", type=Path, metavar="VIDEO",
                    help="ORIGINAL ANONYMIZED, or ANONYMIZED alone (residual faces and metadata only)")
@@ -32,28 +34,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write a PNG crop of every leaked face into DIR for a reviewer (never by default)")
     p.add_argument("--max-frames", type=int, default=None, help="audit only the first N frames")
     p.add_argument("--allow-audio", action="store_true", help="accept an audio stream kept on purpose")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="audit CenterFace score threshold (default 0.2, lower than the anonymizer's)")
-    p.add_argument("--detect-size", type=int, default=None,
-                   help="audit CenterFace input size, longest side in px (default 1280)")
+    p.add_argument("--anonymized-with", default=None, metavar="DETECTOR[,DETECTOR...]|unknown",
+                   help="the face detector(s) the output was anonymized with, when its manifest is missing or "
+                        "wrong (default: read <anonymized stem>.manifest.json beside it). The audit looks with "
+                        "at least one other detector, and with these at stricter settings")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from anonymotion.audit import AuditSettings, audit
     from anonymotion.errors import ConfigError
     from anonymotion.progress import progress_bar
 
     if len(args.videos) > 2:
         raise ConfigError(None, f"audit takes ORIGINAL ANONYMIZED or ANONYMIZED, not {len(args.videos)} files")
-    settings = AuditSettings()
-    if args.threshold is not None:
-        settings = replace(settings, centerface_threshold=args.threshold)
-    if args.detect_size is not None:
-        settings = replace(settings, centerface_size=args.detect_size)
+    settings = AuditSettings(anonymized_with=args.anonymized_with)
     if len(args.videos) == 2:
         original, anonymized = args.videos
     else:

@@ -320,29 +320,48 @@ class CenterFaceDetector:
 
     def detect(self, rgb: np.ndarray) -> Regions:
         """Faces in ``rgb`` (H, W, 3) uint8 RGB; boxes (clipped to the frame) and landmarks in its pixels."""
-        import cv2
-
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        boxes, scores, marks = self.candidates_with_landmarks(rgb, self.threshold)
+        ok = scores >= size_threshold(boxes, self.threshold)
+        boxes, scores, marks = boxes[ok], scores[ok], marks[ok]
+        n = len(boxes)
+        return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
+                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n,
+                       landmarks=marks.reshape(n, 5, 2).astype(np.float32))
+
+    def candidates(self, rgb: np.ndarray, threshold: float, upscale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Every box (N, 4) in ``rgb``'s pixels (clipped, >= 1 px) scoring above ``threshold``, and scores (N,).
+
+        No size-dependent threshold is applied. upscale: the frame is first enlarged by this
+        factor (bilinear) so faces of a few pixels span enough network cells; the input-size
+        cap applies after it.
+        """
+        boxes, scores, _ = self.candidates_with_landmarks(rgb, threshold, upscale)
+        return boxes, scores
+
+    def candidates_with_landmarks(self, rgb: np.ndarray, threshold: float,
+                                  upscale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`candidates`, plus the five landmarks (N, 5, 2) px of each box."""
+        import cv2
+
         h, w = rgb.shape[:2]
-        s, nw, nh = network_size(w, h, self.input_size or max(w, h))
+        s = min(upscale, self.input_size / max(w, h)) if self.input_size else upscale
         img = rgb
-        if s < 1.0:
+        if abs(s - 1.0) > 1e-6:
             img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                             interpolation=cv2.INTER_AREA)
+                             interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         rh, rw = img.shape[:2]
+        _, nw, nh = network_size(rw, rh, max(rw, rh))
         blob = np.zeros((1, 3, nh, nw), np.float32)  # zero padding to the network's stride
         blob[0, :, :rh, :rw] = img.transpose(2, 0, 1)
         heat, scale, offset, lms = _session().run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
-        boxes, scores, marks = decode_faces(heat[0, 0], scale[0], offset[0], lms[0], self.threshold)
+        boxes, scores, marks = decode_faces(heat[0, 0], scale[0], offset[0], lms[0], threshold)
+        marks = np.asarray(marks, np.float32).reshape(-1, 5, 2)
         if len(boxes):
             boxes /= np.array([rw / w, rh / h, rw / w, rh / h], np.float32)
             marks /= np.array([rw / w, rh / h], np.float32)
             np.clip(boxes, 0, [w, h, w, h], out=boxes)
             ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
-            ok &= scores >= size_threshold(boxes, self.threshold)
             boxes, scores, marks = boxes[ok], scores[ok], marks[ok]
-        n = len(boxes)
-        return Regions(boxes=boxes.astype(np.float32), scores=scores.astype(np.float32),
-                       track_ids=np.full((n,), -1, np.int64), sources=(self.name,) * n,
-                       landmarks=marks.reshape(n, 5, 2).astype(np.float32))
+        return boxes.astype(np.float32), scores.astype(np.float32), marks.astype(np.float32)

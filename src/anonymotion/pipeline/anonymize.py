@@ -248,12 +248,15 @@ def anonymize_methods(
 def _audit(original: Path, output: Path, config: AnonymizeConfig, progress: Progress | None = None,
            crops: Path | None = None) -> dict:
     """Audit a finished output (``<stem>.audit.json`` beside it); its summary goes in the manifest."""
-    from anonymotion.audit import audit
+    from anonymotion.audit import DetectorSetup, audit
 
+    # the manifest is written after the audit: tell it what the faces were found with
+    setup = DetectorSetup.parse(config.detector, config.face_threshold, config.detect_size)
     result = audit(original, output, out_dir=output.parent, allow_audio=config.keep_audio, progress=progress,
-                   leak_crops=crops)
+                   leak_crops=crops, anonymizer=setup)
     return {
         "verdict": result.verdict,
+        "detectors": [d["family"] for d in result.settings.get("detectors", [])],
         "leaked_face_frames": result.leak_count,
         "leaked_faces": result.leaked_faces,
         "longest_leak_run": result.longest_run,

@@ -28,7 +28,7 @@ from anonymotion.errors import InputError
 from anonymotion.web import files, security, uploads
 from anonymotion.web.jobs import Job, JobStore, new_job_id
 from anonymotion.web.settings import Settings, load_settings
-from anonymotion.web.stages import audit_available
+from anonymotion.web.stages import audit_available, detector_choices
 from anonymotion.web.sweeper import Sweeper, clear_incoming
 from anonymotion.web.views import job_file, job_to_api, stored_file
 from anonymotion.web.worker import Runner, delete_original
@@ -58,6 +58,10 @@ class AnonymizeRequest(BaseModel):
                                                     "default), every damaged frame blurred whole")
     test: bool = Field(False, description="videos: run the Test (for the most visible person) right after")
 
+    detector: str | None = Field(None, description="face detector (AnonymizeConfig.detector): centerface, yunet, "
+                                                   "blazeface, centerface-ms or a comma list of them; "
+                                                   "null = the library default")
+
 
 class TestRequest(BaseModel):
     """The choice of the Test step."""
@@ -73,6 +77,7 @@ def available_methods() -> list[dict[str, str]]:
     names.sort(key=lambda n: (list(METHOD_LABELS).index(n) if n in METHOD_LABELS else len(METHOD_LABELS), n))
     return [{"name": n, "label": METHOD_LABELS.get(n, n.replace("_", " ").replace("-", " ").capitalize()),
              "levels": method_class(n).level_param is not None} for n in names]
+
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -125,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         csrf = security.csrf_cookie(request) or security.new_csrf_token()
         context.update(csrf_token=csrf, token_required=token is not None, settings=settings,
+                       detectors=detector_choices(),
                        max_upload_mb=settings.max_upload_bytes / 1024**2,
                        retention_hours=settings.retention_seconds / 3600)
         response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -180,7 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/methods", summary="Anonymization methods and strength levels")
     def methods() -> dict[str, Any]:
-        return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"]}
+        return {"methods": available_methods(), "levels": LEVEL_LABELS, "shapes": ["ellipse", "rect"],
+                "detectors": detector_choices()}
 
     @api.post("/jobs", status_code=201,
               summary="Upload a video or image (multipart field 'file', or the raw bytes as the body)",
@@ -264,6 +271,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if choice.method not in names:
             raise HTTPException(status_code=422, detail=f"Unknown method {choice.method!r}; choose one of "
                                                         f"{', '.join(names)}.")
+        if choice.detector is not None:
+            from anonymotion.detect.faces import detector_names
+
+            try:
+                detector_names(choice.detector)
+            except ValueError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
         _need_original(job)
         params = choice.model_dump(exclude={"test"})
         stages = [("anonymize", params)] + ([("test", {"person": None})]

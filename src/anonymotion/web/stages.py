@@ -79,6 +79,8 @@ def method_overrides(params: dict[str, Any]) -> dict[str, Any]:
             out[chosen[0]] = chosen[1]
     if params.get("mask_scale") is not None:
         out["mask_scale"] = float(params["mask_scale"])
+    if params.get("detector"):
+        out["detector"] = str(params["detector"])  # the same config field as --detector
     return out
 
 
@@ -260,3 +262,15 @@ def _study_progress(phases: Phases, outputs: dict[str, Path]) -> Progress:
 
 def _rel(path: Path, folder: Path) -> str | None:
     return str(path.relative_to(folder)) if path.is_file() else None
+
+
+def detector_choices() -> list[dict[str, str]]:
+    """The face detectors offered under "Advanced" (value = AnonymizeConfig.detector), the default first."""
+    from anonymotion.config import AnonymizeConfig
+
+    default = AnonymizeConfig().detector
+    labels = {"centerface": "CenterFace", "yunet": "YuNet", "centerface,yunet": "CenterFace + YuNet",
+              "centerface-ms": "CenterFace, small faces enlarged", "centerface-ms,yunet":
+              "CenterFace with small faces enlarged + YuNet", "blazeface": "BlazeFace (large faces only)"}
+    order = [default, *(v for v in labels if v != default)]
+    return [{"value": v, "label": labels.get(v, v) + (" (default)" if v == default else "")} for v in order]

@@ -151,7 +151,8 @@
         shape: $("shape").value,
         keep_audio: $("keep-audio").checked,
         accept_damaged: $("accept-damaged") ? $("accept-damaged").checked : false,
-        test: $("test-after") ? $("test-after").checked : false
+        test: $("test-after") ? $("test-after").checked : false,
+        detector: $("detector") ? $("detector").value : null
       });
     });
   }
