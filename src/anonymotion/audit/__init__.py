@@ -239,6 +239,10 @@ def _one_frame(result: AuditResult, tracks: set[int]) -> None:
             c = replace(c, status=ONE_FRAME, reason=c.status)
         checks.append(c)
     result.checks = checks
+    leaked = {f"leak_f{c.frame:06d}_face{c.track:04d}.png" for c in checks if c.leaked}
+    for crop in [p for p in result.crops if p.name not in leaked]:  # no longer a leak: no crop of it
+        crop.unlink(missing_ok=True)
+    result.crops = [p for p in result.crops if p.name in leaked]
     residual = []
     for r in result.residual:
         boxes = marked.get(r.frame)

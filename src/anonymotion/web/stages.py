@@ -181,7 +181,7 @@ def _review_audit(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
         "metadata": int(summary["metadata_findings"]),
         "reasons": list(doc.get("reasons", [])),
         "crops": [{"name": n, "frame": int(leaks[n]["frame"]), "t": float(leaks[n]["t"]),
-                   "size": float(leaks[n]["size"]), "coverage": float(leaks[n]["coverage"]),
+                   "size": float(leaks[n]["size"]), "ssim": leaks[n].get("ssim"), "detail": leaks[n].get("detail"),
                    "box": [round(float(v), 1) for v in leaks[n]["box"]],
                    "track": int(leaks[n]["track"])} for n in crops if n in leaks],
         "file": path.name,
