@@ -120,9 +120,10 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             assert "540 × 960" in page.inner_text("#step-upload")
             assert "kept so you can try another method" in page.inner_text("#original-status")
 
-            # 2 Anonymize with blur, the Test right after: the whole job's phases with frame totals
+            # 2 Anonymize with the study's mild head blur (25 px kernel: it leaves faces the audit flags,
+            # which the reviewer then sees), the Test right after: the whole job's phases with frame totals
             assert page.is_checked("#test-after")
-            page.select_option("#method", "blur")
+            page.select_option("#method", "head")
             with page.expect_navigation():  # the page reloads to follow the job
                 page.click("#anonymize-button")
             page.wait_for_selector("#phase-list li.phase-running", timeout=WAIT_MS)
@@ -134,7 +135,7 @@ def test_clinician_reviews_measures_two_people_and_tries_another_method(live_ser
             assert "% of the whole job" in page.inner_text("#job-progress-text")
             _wait_for_job(page, "#measured-person", "Measured:")
             summary = page.inner_text("#anonymize-summary")
-            assert "Face blur" in summary and "16 frames" in summary
+            assert "Head blur" in summary and "16 frames" in summary
             assert "Review needed" in summary  # the audit flagged frames: never a plain "done"
 
             # 3 Review: both videos play in the page, in sync, with the covered regions drawn
