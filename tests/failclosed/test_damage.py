@@ -84,13 +84,12 @@ def test_accept_damaged_blurs_damaged_frames_whole_and_lists_them(lab_clip, flip
         assert sharpness(out[i]) < 0.15 * clean_sharpness, f"frame {i} is not covered whole"
 
 
-@pytest.mark.timeout(120)
-def test_vp9_lost_packets_are_damage(lab_clip, tmp_path: Path) -> None:
-    """VP9 drops a packet it cannot decode (no concealment): counted as lost, the next frame flagged."""
+def vp9_copy_with_lost_packets(src_clip: Path, tmp_path: Path) -> Path:
+    """A VP9 re-encode of ``src_clip`` (272x480) with 3 bits flipped at seeded positions."""
     import av
 
     src = tmp_path / "lab.webm"
-    with av.open(str(lab_clip(*LAB))) as inp, av.open(str(src), "w") as out:
+    with av.open(str(src_clip)) as inp, av.open(str(src), "w") as out:
         vs = out.add_stream("libvpx-vp9", rate=30)
         vs.width, vs.height, vs.pix_fmt = 272, 480, "yuv420p"
         vs.options = {"deadline": "realtime", "cpu-used": "8"}
@@ -105,6 +104,13 @@ def test_vp9_lost_packets_are_damage(lab_clip, tmp_path: Path) -> None:
         data[int(pos)] ^= 1 << int(rng.integers(0, 8))
     copy = tmp_path / "copy.webm"
     copy.write_bytes(bytes(data))
+    return copy
+
+
+@pytest.mark.timeout(120)
+def test_vp9_lost_packets_are_damage(lab_clip, tmp_path: Path) -> None:
+    """VP9 drops a packet it cannot decode (no concealment): counted as lost, the next frame flagged."""
+    copy = vp9_copy_with_lost_packets(lab_clip(*LAB), tmp_path)
     damage = DecodeDamage()
     frames = list(iter_frames(copy, damage=damage))
     assert damage.count >= 1
@@ -123,3 +129,18 @@ def test_damage_runs_and_description() -> None:
     text = d.describe()
     assert text.startswith("damaged video: 5 damaged frame(s), first at 0.10 s") and "1 lost" in text
     assert not DecodeDamage() and DecodeDamage().first_t is None
+
+
+@pytest.mark.timeout(300)
+def test_audit_of_an_accepted_damaged_original_counts_its_lost_frames(lab_clip, tmp_path: Path) -> None:
+    """The audit reads the damaged original the output was made from: a packet its decoder rejects is
+    counted as damage (audit.json), not a failed audit (the web app audits every accepted upload)."""
+    copy = vp9_copy_with_lost_packets(lab_clip(*LAB), tmp_path)
+    damage = DecodeDamage()
+    list(iter_frames(copy, damage=damage))
+    assert damage.lost >= 1
+    result = anonymize(copy, tmp_path / "out" / "copy_anonymized.mp4", accept_damaged=True, audit=True)
+    assert result.audit is not None and result.audit["verdict"] in ("pass", "fail")
+    doc = json.loads(next((tmp_path / "out").glob("*.audit.json")).read_text())
+    assert doc["original_damaged_frames"] == damage.count
+    assert doc["frames"] == result.frames == 30 - damage.lost

@@ -161,8 +161,11 @@ def audit(
         total = min(total, max_frames) if total else max_frames
     tracker, residual_tracker = FaceTracker(), FaceTracker()
     previous: np.ndarray | None = None
+    from anonymotion.io.damage import DecodeDamage
+
+    damage = DecodeDamage()
     try:
-        for orig, anon in pairs(orig_path, orig_info, anon_path, anon_info, max_frames):
+        for orig, anon in pairs(orig_path, orig_info, anon_path, anon_info, max_frames, damage):
             base = orig if orig is not None else anon
             h, w = base.rgb.shape[:2]
             anon_rgb = np.ascontiguousarray(anon.rgb[:h, :w])
@@ -212,6 +215,7 @@ def audit(
     finally:
         if own:
             finder.close()
+    result.original_damaged = damage.count
     once = one_frame_tracks([c.track for c in result.checks if c.judged], result.frames)
     if once:
         _one_frame(result, once)

@@ -14,8 +14,13 @@ from anonymotion.types import Frame
 
 
 def pairs(orig_path: Path | None, orig_info: Any, anon_path: Path, anon_info: Any,
-           max_frames: int | None) -> Iterator[tuple[Frame | None, Frame]]:
-    """Yield (original frame or None, anonymized frame) matched by index."""
+           max_frames: int | None, damage: Any = None) -> Iterator[tuple[Frame | None, Frame]]:
+    """Yield (original frame or None, anonymized frame) matched by index.
+
+    damage: a DecodeDamage that collects the original's damaged and lost frames; a packet the
+    decoder rejects is then counted there instead of failing the audit (an original the user
+    accepted as damaged was anonymized from the same decodable frames).
+    """
     from anonymotion.io.video import iter_frames
 
     anon_frames = iter_frames(anon_path, anon_info, strict=max_frames is None)
@@ -25,7 +30,7 @@ def pairs(orig_path: Path | None, orig_info: Any, anon_path: Path, anon_info: An
                 return
             yield None, anon
         return
-    orig_frames = iter_frames(orig_path, orig_info, strict=max_frames is None)
+    orig_frames = iter_frames(orig_path, orig_info, strict=max_frames is None, damage=damage)
     n = 0
     while max_frames is None or n < max_frames:
         orig = next(orig_frames, None)

@@ -87,6 +87,7 @@ class AuditResult:
     json_path: Path | None = None
     crops: list[Path] = field(default_factory=list)
     unconfirmed: int = 0
+    original_damaged: int = 0  # frames of the original the decoder flagged damaged or lost
 
     # --- derived figures -------------------------------------------------------------
     @property
@@ -167,6 +168,7 @@ class AuditResult:
             "original": str(self.original) if self.original else None,
             "anonymized": str(self.anonymized),
             "frames": self.frames,
+            "original_damaged_frames": self.original_damaged,
             "fps": round(self.fps, 4),
             "settings": self.settings,
             "faces": None if self.original is None else {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from anonymotion.errors import InputError
+from anonymotion.io.damage import DecodeDamage
 from anonymotion.io.video import iter_frames, probe
 from anonymotion.kinematics.angles import angles_2d
 from anonymotion.kinematics.angles3d import angles_3d
@@ -26,7 +27,7 @@ from anonymotion.pose.backend import DEFAULT_BACKEND, is_multi_person
 from anonymotion.pose.people import PersonsCollector, PersonsPoses
 from anonymotion.pose.run import PoseCollector, VideoPoses
 from anonymotion.pose.subject import SubjectSpec, parse_subject
-from anonymotion.types import Poses
+from anonymotion.types import Frame, Poses
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,7 @@ def pose_persons(
             from anonymotion.io.writer import VideoWriter
 
             writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
-        for frame in iter_frames(path, info, strict=max_frames is None):
-            if max_frames is not None and frame.index >= max_frames:
-                break
+        for frame in _frames(path, info, max_frames):
             tracked = collector.add(frame.rgb, frame.t)
             if writer is not None:
                 writer.write(draw_persons(frame.rgb, tracked.persons.xy, tracked.persons.score, tracked.ids,
@@ -151,9 +150,7 @@ def pose_video(
             from anonymotion.io.writer import VideoWriter
 
             writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
-        for frame in iter_frames(path, info, strict=max_frames is None):
-            if max_frames is not None and frame.index >= max_frames:
-                break
+        for frame in _frames(path, info, max_frames):
             pf = collector.add(frame.rgb, frame.t)
             if writer is not None:
                 writer.write(draw_skeleton(frame.rgb, pf.xy, pf.score, names=collector.names),
@@ -248,3 +245,16 @@ def write_pose_outputs(poses: Poses | PersonsPoses, prefix: str | os.PathLike, l
     title = Path(str(prefix)).name + (f" ({plotted.subject})" if isinstance(poses, PersonsPoses) else "")
     out["angles_png"] = angle_traces(Path(f"{prefix}.angles.png"), plotted.t, {"angle": ang}, anames, title=title)
     return out
+
+
+def _frames(path: Path, info: Any, max_frames: int | None) -> Iterator[Frame]:
+    """The frames to pose (the first ``max_frames`` when given). A packet the decoder rejects
+    is counted as damage, not a failure (an original the user accepted as damaged is measured
+    on the frames that were anonymized); damaged frames are named in a warning."""
+    damage = DecodeDamage()
+    for frame in iter_frames(path, info, strict=max_frames is None, damage=damage):
+        if max_frames is not None and frame.index >= max_frames:
+            return
+        yield frame
+    if damage:
+        log.warning("%s: %s; poses on those frames may be wrong", path, damage.describe())
