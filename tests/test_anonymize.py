@@ -170,6 +170,17 @@ def test_input_is_never_modified_or_overwritten(clip_factory, tmp_path, capsys):
     assert (tmp_path / "keep_anonymized.manifest.json").exists()
 
 
+def test_an_output_without_suffix_is_a_folder_for_one_file(clip_factory, tmp_path, capsys):
+    """`-o results` for one video writes results/<stem>_anonymized.mp4, not a file named "results"."""
+    src = clip_factory("walk.mp4", frames=3)
+    assert main(["anonymize", "--quiet", str(src), "-o", str(tmp_path / "results")]) == 0
+    assert (tmp_path / "results").is_dir()
+    assert (tmp_path / "results" / "walk_anonymized.mp4").is_file()
+    assert (tmp_path / "results" / "walk_anonymized.manifest.json").is_file()
+    assert main(["anonymize", "--quiet", str(src), "-o", str(tmp_path / "named.mp4")]) == 0
+    assert (tmp_path / "named.mp4").is_file()
+
+
 def test_folder_recursive_mirrors_tree(clip_factory, tmp_path, shared_data, capsys):
     tree = tmp_path / "recordings"
     (tree / "day1" / "cam").mkdir(parents=True)

@@ -115,3 +115,12 @@ def test_an_image_with_a_video_only_option_is_refused(photo, tmp_path, capsys, o
     err = _error_line(capsys)
     assert code == 2 and "photo.png" in err and message in err, err
     assert _files(tmp_path) == listing
+
+
+def test_weak_factor_is_refused_for_a_detector_without_weak_candidates(clip_factory, tmp_path, capsys):
+    clip = clip_factory("walk.mp4", frames=3)
+    before = _files(tmp_path)
+    code = main(["anonymize", str(clip), "--detector", "yunet", "--weak-factor", "0.3", "-q"])
+    err = _error_line(capsys)
+    assert code == 2 and "--weak-factor does not apply to --detector yunet" in err, err
+    assert _files(tmp_path) == before

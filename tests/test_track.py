@@ -229,3 +229,33 @@ def test_detecting_every_third_frame_still_covers_the_street_faces(shared_data) 
     assert total > 100
     # measured: 203 of 220; the rest are faces the detector saw only on a skipped frame
     assert inside / total >= 0.88, f"only {inside}/{total} skipped-frame faces inside tracked regions"
+
+
+def test_weak_candidates_continue_a_tracked_face_and_never_start_one():
+    """A face walking across the frame whose score drops below the threshold for 12 frames
+    (0.48 s, longer than the hold) stays covered by the weak candidates that follow its track;
+    a weak candidate elsewhere (a sign, a hand) is never covered."""
+    tracker = RegionTracker(hold=0.2)
+    out: list[tuple[int, Regions]] = []
+    n = 30
+    for i in range(n):
+        face = box_at(20.0 + 4 * i)
+        strong = dets(face) if i < 5 or i >= 17 else Regions.empty()
+        weak = dets(face, box_at(400.0)) if 5 <= i < 17 else dets(box_at(400.0))
+        out += tracker.push(i, i / FPS, strong, weak)
+    out += tracker.flush()
+    final = dict(out)
+    assert sorted(final) == list(range(n))
+    for i in range(n):
+        boxes = final[i].boxes
+        covering = [b for b in boxes if iou_matrix(b[None].astype(np.float64),
+                                                   np.asarray([box_at(20.0 + 4 * i)], np.float64))[0, 0] > 0.5]
+        assert covering, f"the tracked face is not covered in frame {i}"
+        assert not any(b[0] > 300 for b in boxes), f"a weak candidate started a region in frame {i}"
+    assert len({int(t) for r in final.values() for t in r.track_ids}) == 1, "one face, one track"
+
+    # without the weak candidates the same face is lost in the middle of its dropout
+    plain = RegionTracker(hold=0.2)
+    lost = dict([*sum((plain.push(i, i / FPS, dets(box_at(20.0 + 4 * i)) if i < 5 or i >= 17 else Regions.empty())
+                       for i in range(n)), []), *plain.flush()])
+    assert any(len(lost[i]) == 0 for i in range(5, 17))

@@ -10,6 +10,8 @@ from anonymotion.errors import ConfigError
 from anonymotion.io.video import Limits
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+#: Share of the face threshold down to which a tracked face is followed (see --weak-factor).
+WEAK_FACTOR = 0.5
 
 
 def option(default: Any, help: str, **cli: Any) -> Any:
@@ -36,6 +38,9 @@ class AnonymizeConfig:
                                          "(default centerface)", metavar="DETECTOR[,DETECTOR...]")
     face_threshold: float | None = option(None, "face detector score threshold, 0-1 (default: the detector's own)",
                                           type=float, aliases=("--threshold",))
+    weak_factor: float = option(WEAK_FACTOR, "a face already tracked stays tracked while its detector score stays above "
+                                     "this share of the threshold (ByteTrack-style; weak candidates never start "
+                                     "a track; 1 = off, default 0.5; CenterFace)", type=float)
     detect_size: int | None = option(None, "longest side in px of the image the face detector sees "
                                            "(default: the detector's own)", type=int)
     regions: tuple[str, ...] | None = option(None, "comma-separated region sources, e.g. faces,head "
@@ -89,9 +94,14 @@ class AnonymizeConfig:
         from anonymotion.detect.faces import detector_names
 
         try:
-            detector_names(self.detector)
+            names = detector_names(self.detector)
         except ValueError as exc:
             raise ConfigError(None, f"--detector: {exc}") from None
+        if not 0 < self.weak_factor <= 1:
+            raise ConfigError(None, f"--weak-factor must be above 0 and at most 1, not {self.weak_factor}")
+        if self.weak_factor != WEAK_FACTOR and "centerface" not in names:
+            raise ConfigError(None, f"--weak-factor does not apply to --detector {self.detector}: only CenterFace "
+                                    "gives weak candidates (use --detector centerface or a union with it)")
         if self.face_threshold is not None and not 0 < self.face_threshold < 1:
             raise ConfigError(None, f"--face-threshold must be between 0 and 1, not {self.face_threshold}")
         if self.detect_size is not None and not 64 <= self.detect_size <= 4096:

@@ -80,3 +80,24 @@ def test_blockiness_and_fine_detail_scales(face: np.ndarray) -> None:
     assert fine_detail(np.full((50, 50), 128, np.float32), (10, 10, 40, 40)) == 0.0
     big = cv2.resize(face, (256, 256), interpolation=cv2.INTER_CUBIC)  # same face at twice the size
     assert fine_detail(big, tuple(2 * v for v in BOX)) == pytest.approx(fine_detail(face, BOX), rel=0.35)
+
+
+def test_a_residual_face_fails_only_where_the_original_was_seen_to_hold_a_face(face: np.ndarray) -> None:
+    """A face found in the output on pixels that kept the original's detail fails when the
+    original's look saw a face or candidate there (a face the anonymization left), and is
+    "new-in-output" when it saw nothing there (the detector fired on changed surroundings)."""
+    from anonymotion.audit.coverage import ResidualContext, classify_residual
+
+    limits = DetailLimits()
+    box = np.asarray(BOX, np.float64)
+    unseen = ResidualContext(box=box, anon=face.copy(), orig=face, originals=[], limits=limits)
+    assert classify_residual(unseen) == "new-in-output"
+    far = np.asarray([0, 0, 20, 20], np.float64)  # a candidate elsewhere in the frame
+    assert classify_residual(ResidualContext(box=box, anon=face.copy(), orig=face,
+                                             originals=[(far, "unconfirmed")], limits=limits)) == "new-in-output"
+    part = np.asarray([BOX[0] - 40, BOX[1] - 30, BOX[0] + 30, BOX[3] + 30], np.float64)  # overlapping, not the same face
+    seen = ResidualContext(box=box, anon=face.copy(), orig=face, originals=[(part, "covered")], limits=limits)
+    assert classify_residual(seen) == "kept-original-detail"
+    blurred = cv2.GaussianBlur(face, (0, 0), 6)
+    assert classify_residual(ResidualContext(box=box, anon=blurred, orig=face, originals=[(part, "covered")],
+                                             limits=limits)) == "on-anonymized-area"

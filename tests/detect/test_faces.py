@@ -187,3 +187,25 @@ def test_large_weak_candidates_are_not_faces(shared_data):
         assert any(b[0] < 150 and b[1] > 250 for b in regions.boxes), frame.index
     small = np.array([[0, 0, 20, 20], [0, 0, 300, 300]], np.float32)
     assert size_threshold(small, 0.2).tolist() == pytest.approx([0.2, 0.4])
+
+
+@pytest.mark.slow
+def test_weak_candidates_come_from_the_same_pass_and_stay_below_the_faces(street_frames: list[np.ndarray]) -> None:
+    """detect_split gives exactly detect()'s faces, plus weak candidates scoring between half the
+    (size-dependent) threshold and it, none of them a second box of a found face."""
+    from anonymotion.detect.centerface import size_threshold
+    from anonymotion.detect.faces import UnionDetector, same_face
+
+    detector = make_face_detector("centerface")
+    weak_total = 0
+    for rgb in street_frames[:3]:
+        faces, weak = detector.detect_split(rgb, 0.5)
+        plain = detector.detect(rgb)
+        np.testing.assert_array_equal(faces.boxes, plain.boxes)
+        need = size_threshold(weak.boxes, detector.threshold)
+        assert ((weak.scores < need) & (weak.scores >= 0.5 * need)).all()
+        assert not same_face(weak.boxes, faces.boxes).any()
+        weak_total += len(weak)
+    assert weak_total > 0, "the street's small, motion-blurred faces give weak candidates"
+    union_faces, union_weak = UnionDetector([detector]).detect_split(street_frames[0], 0.5)
+    assert len(union_faces) == len(detector.detect(street_frames[0])) and len(union_weak) > 0

@@ -35,7 +35,9 @@ class ResidualFace:
     the frame, judged there: a leak is counted once, detector noise between two near-identical
     images does not count twice), "no-detail" (a blurred head keeps a face shape but no identifiable detail),
     "on-anonymized-area" (the area lost the original's detail), "kept-original-detail" (a face
-    the anonymization left: fails), "identifiable" (auditing the output alone: a face with
+    the anonymization left, on pixels where the original's look saw a face or candidate too:
+    fails), "new-in-output" (on kept pixels where the original's look saw nothing: the detector
+    fired on changed surroundings; reported, not failing), "identifiable" (auditing the output alone: a face with
     identifiable detail, fails), "one-frame" (a failing kind seen in one frame only: not
     counted, as for original faces). ssim / detail: of its box against the original, when
     measured; track: the residual face's track id.

@@ -171,6 +171,23 @@ class UnionDetector:
         """Union of every member's detections on ``rgb``."""
         return merge_regions([d.detect(rgb) for d in self.detectors])
 
+    def detect_split(self, rgb: np.ndarray, weak_factor: float) -> tuple[Regions, Regions]:
+        """(union of the members' faces, weak candidates of the members that give them) on ``rgb``;
+        a weak candidate of one face that another member found is dropped."""
+        found, weak = [], []
+        for d in self.detectors:
+            if hasattr(d, "detect_split"):
+                f, w = d.detect_split(rgb, weak_factor)
+                weak.append(w)
+            else:
+                f = d.detect(rgb)
+            found.append(f)
+        faces = merge_regions(found)
+        weak_all = merge_regions(weak) if weak else Regions.empty()
+        if len(faces) and len(weak_all):
+            weak_all = weak_all.take(~same_face(weak_all.boxes, faces.boxes).any(axis=1))
+        return faces, weak_all
+
     def close(self) -> None:
         """Release every member that holds resources."""
         for d in self.detectors:

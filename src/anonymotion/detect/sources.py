@@ -42,9 +42,17 @@ class FaceSource:
 
         self.detector = make_face_detector(config.detector, threshold=config.face_threshold,
                                            input_size=config.detect_size)
+        self.weak_factor = config.weak_factor
 
     def detect(self, rgb: np.ndarray, t: float) -> Regions:
         return self.detector.detect(rgb)
+
+    def detect_with_weak(self, rgb: np.ndarray, t: float) -> tuple[Regions, Regions | None]:
+        """(faces, weak candidates that may only continue a tracked face; None when the detector
+        gives none or ``weak_factor`` is 1)."""
+        if self.weak_factor < 1 and hasattr(self.detector, "detect_split"):
+            return self.detector.detect_split(rgb, self.weak_factor)
+        return self.detector.detect(rgb), None
 
     def close(self) -> None:
         close = getattr(self.detector, "close", None)

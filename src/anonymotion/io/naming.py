@@ -45,8 +45,9 @@ def output_name(path: Path) -> str:
 def plan_jobs(inputs: Iterable[Path], out: Path | None, recursive: bool) -> list[Job]:
     """Expand inputs (files and folders) into jobs.
 
-    With one file input, ``out`` is the output file (default beside the input). With a
-    folder or several inputs, ``out`` is a folder (default: beside each input) and the
+    With one file input, ``out`` is the output file (default beside the input); an ``out``
+    that is a folder, or has no file suffix (``-o results``), is the folder to write it into
+    (created). With a folder or several inputs, ``out`` is a folder (default: beside each input) and the
     folder's tree is mirrored under it.
     """
     inputs = [Path(p) for p in inputs]
@@ -58,7 +59,7 @@ def plan_jobs(inputs: Iterable[Path], out: Path | None, recursive: bool) -> list
         src = inputs[0]
         if out is None:
             return [Job(src, src.with_name(output_name(src)))]
-        if out.is_dir():
+        if out.is_dir() or (not out.suffix and not out.exists()):
             return [Job(src, out / output_name(src))]
         return [Job(src, out)]
     jobs: list[Job] = []

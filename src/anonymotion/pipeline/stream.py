@@ -51,11 +51,20 @@ class RegionStream:
         self._inflight.append((frame, future))
         yield from self._drain(self.every)
 
-    def _detect(self, frame: Frame) -> dict[str, Regions | None]:
-        """Run in the worker thread, one frame at a time in order (MediaPipe needs increasing t)."""
+    def _detect(self, frame: Frame) -> dict[str, tuple[Regions | None, Regions | None]]:
+        """Run in the worker thread, one frame at a time in order (MediaPipe needs increasing t).
+
+        Per source: (regions or None when not examined, weak candidates or None)."""
         examine = frame.index % self.every == 0
-        return {name: source.detect(frame.rgb, frame.t) if examine or name not in self.STRIDED else None
-                for name, source in self.sources.items()}
+        out: dict[str, tuple[Regions | None, Regions | None]] = {}
+        for name, source in self.sources.items():
+            if not examine and name in self.STRIDED:
+                out[name] = (None, None)
+            elif hasattr(source, "detect_with_weak"):
+                out[name] = source.detect_with_weak(frame.rgb, frame.t)
+            else:
+                out[name] = (source.detect(frame.rgb, frame.t), None)
+        return out
 
     def _drain(self, limit: int) -> Iterator[tuple[Frame, dict[str, Regions]]]:
         """Hand finished detections to the trackers while more than ``limit`` frames wait."""
@@ -65,14 +74,14 @@ class RegionStream:
             found = future.result() if future is not None else {}
             self._pending.append(frame)
             masks: dict[str, Regions] = {}
-            for name, regions in found.items():
+            for name, (regions, weak) in found.items():
                 boxes = None
                 if regions is not None:
                     if regions.mask is not None:
                         masks[name] = regions
                     boxes = Regions(regions.boxes, regions.scores, regions.track_ids, regions.sources,
                                     persons=regions.persons, landmarks=regions.landmarks)
-                for index, final in self.trackers[name].push(frame.index, frame.t, boxes):
+                for index, final in self.trackers[name].push(frame.index, frame.t, boxes, weak):
                     self._ready.setdefault(index, {})[name] = final
             self._masks[frame.index] = masks
             yield from self._settled()

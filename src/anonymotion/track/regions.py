@@ -189,10 +189,13 @@ class RegionTracker:
 
     # ------------------------------------------------------------------ public API
 
-    def push(self, index: int, t: float, detections: Regions | None) -> list[tuple[int, Regions]]:
+    def push(self, index: int, t: float, detections: Regions | None,
+             weak: Regions | None = None) -> list[tuple[int, Regions]]:
         """Feed frame ``index`` (at ``t`` seconds) and its raw detections (None = not examined).
 
-        Returns the frames whose final regions are now known, in index order, each with
+        weak: candidates that scored below the detector's threshold. They never start a track;
+        one that matches a live track no detection matched continues it (as ByteTrack does:
+        a face already tracked stays tracked while motion blur lowers its score). Returns the frames whose final regions are now known, in index order, each with
         Regions carrying track ids >= 0 (tracker-added regions have source "held").
         Frames must come in increasing index order.
         """
@@ -205,8 +208,8 @@ class RegionTracker:
         self._last_t, self._last_index = t, index
         self._pending[index] = _Pending(t=t, examined=detections is not None)
         self._end_stale_tracks(t)
-        if detections is not None and len(detections):
-            self._assign(index, t, detections)
+        if detections is not None and (len(detections) or (weak is not None and len(weak))):
+            self._assign(index, t, detections, weak)
         return self._emit_ready(t)
 
     def flush(self) -> list[tuple[int, Regions]]:
@@ -240,11 +243,11 @@ class RegionTracker:
     def _predict(self, track: _Track, t: float) -> np.ndarray:
         return _moved(track.box, self._velocity(track) * (t - track.last_t))
 
-    def _assign(self, index: int, t: float, dets: Regions) -> None:
+    def _assign(self, index: int, t: float, dets: Regions, weak: Regions | None = None) -> None:
         boxes = np.asarray(dets.boxes, np.float64).reshape(-1, 4)
         det_marks = dets.landmarks_or_nan().astype(np.float64)
         preds = np.stack([self._predict(tr, t) for tr in self._tracks]) if self._tracks else np.zeros((0, 4))
-        if len(preds):
+        if len(preds) and len(boxes):
             shift = common_shift(preds, boxes)
             preds = preds + np.array([shift[0], shift[1], shift[0], shift[1]])
         pairs = match(preds, boxes, self.iou)
@@ -252,6 +255,8 @@ class RegionTracker:
         frame = self._pending[index]
         flows = []
         persons = dets.persons if dets.persons is not None else np.full(len(boxes), -1, np.int64)
+        if weak is not None and len(weak):
+            self._continue_weak(index, t, preds, {r for r, _ in pairs}, weak)
         for r, d in pairs:
             track = self._tracks[r]
             if t > track.last_t:
@@ -276,6 +281,20 @@ class RegionTracker:
             self._tracks.append(track)
             frame.add(boxes[d], track.score, track.id, dets.sources[d], track.person, track.marks(boxes[d]))
             self._dilate_backward(track)
+
+    def _continue_weak(self, index: int, t: float, preds: np.ndarray, taken: set[int], weak: Regions) -> None:
+        """Continue the tracks no detection matched (``taken`` holds those that were) with the
+        weak candidates that match their predicted boxes ``preds``; the rest are dropped."""
+        free = [r for r in range(len(self._tracks)) if r not in taken]
+        if not free:
+            return
+        boxes = np.asarray(weak.boxes, np.float64).reshape(-1, 4)
+        marks = weak.landmarks_or_nan().astype(np.float64)
+        frame = self._pending[index]
+        for k, d in match(preds[free], boxes, self.iou):
+            track = self._tracks[free[k]]
+            self._interpolate(track, index, t, boxes[d], float(weak.scores[d]), known(marks[d]))
+            frame.add(boxes[d], float(weak.scores[d]), track.id, weak.sources[d], track.person, track.marks(boxes[d]))
 
     def _interpolate(self, track: _Track, index: int, t: float, box: np.ndarray, score: float,
                      marks: np.ndarray | None = None) -> None:
