@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from anonymotion.methods.masks import bounding_rect, region_mask, scale_boxes
+from anonymotion.methods.masks import bounding_rect, draw_shape, scale_boxes
 from anonymotion.types import Regions
 
 
@@ -90,10 +90,9 @@ class RegionMethod(Lifecycle):
             m = self.margin(size)
             cx1, cy1 = max(0, int(np.floor(x1)) - m), max(0, int(np.floor(y1)) - m)
             cx2, cy2 = min(w, int(np.ceil(x2)) + m), min(h, int(np.ceil(y2)) + m)
-            local = Regions(np.array([[x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1]], np.float32),
-                            np.ones(1, np.float32), np.zeros(1, np.int64), ("region",))
-            mask = region_mask(local, cy2 - cy1, cx2 - cx1, shape=self.shape, mask_scale=1.0)
-            self._paint_crop(out, rgb, (cy1, cy2, cx1, cx2), mask, size)
+            mask = np.zeros((cy2 - cy1, cx2 - cx1), np.uint8)
+            draw_shape(mask, float(x1 - cx1), float(y1 - cy1), float(x2 - cx1), float(y2 - cy1), self.shape)
+            self._paint_crop(out, rgb, (cy1, cy2, cx1, cx2), mask.view(bool), size)
         if regions.mask is not None and regions.mask.any():
             rect = bounding_rect(regions.mask)
             assert rect is not None

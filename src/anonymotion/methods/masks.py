@@ -30,18 +30,24 @@ def region_mask(regions: Regions, height: int, width: int, *, shape: str = "elli
         raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
     mask = np.zeros((height, width), np.uint8)
     for x1, y1, x2, y2 in scale_boxes(regions.boxes, mask_scale, width, height):
-        if x2 - x1 < 1 or y2 - y1 < 1:
-            continue
-        if shape == "rect":
-            mask[int(np.floor(y1)):int(np.ceil(y2)), int(np.floor(x1)):int(np.ceil(x2))] = 1
-        else:
-            centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))
-            axes = (max(1, int(np.ceil((x2 - x1) / 2))), max(1, int(np.ceil((y2 - y1) / 2))))
-            cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1)
+        draw_shape(mask, float(x1), float(y1), float(x2), float(y2), shape)
     out = mask.astype(bool)
     if regions.mask is not None:
         out |= regions.mask.astype(bool)
     return out
+
+
+def draw_shape(mask: np.ndarray, x1: float, y1: float, x2: float, y2: float, shape: str) -> None:
+    """Set the (H, W) uint8 ``mask`` to 1 inside the ellipse or rectangle of box x1, y1, x2, y2 (px);
+    boxes under 1 px are skipped."""
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return
+    if shape == "rect":
+        mask[int(np.floor(y1)):int(np.ceil(y2)), int(np.floor(x1)):int(np.ceil(x2))] = 1
+    else:
+        centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))
+        axes = (max(1, int(np.ceil((x2 - x1) / 2))), max(1, int(np.ceil((y2 - y1) / 2))))
+        cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1)
 
 
 def bounding_rect(mask: np.ndarray, margin: int = 0) -> tuple[int, int, int, int] | None:
