@@ -204,7 +204,9 @@ class AuditResult:
     def summary(self) -> str:
         """A few readable lines for the terminal."""
         lines = [f"audit of {self.anonymized}" + (f" against {self.original}" if self.original else ""),
-                 f"  frames audited: {self.frames}",
+                 f"  frames audited: {self.frames}" + (f" (the original has {self.original_damaged} damaged "
+                                                       "frame(s) the decoder flagged or lost)"
+                                                       if self.original_damaged else ""),
                  f"  face finder: {_finder_line(self.settings)}"]
         if self.original is not None:
             rates = leak_rates(self.checks)
