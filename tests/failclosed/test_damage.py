@@ -79,9 +79,11 @@ def test_accept_damaged_blurs_damaged_frames_whole_and_lists_them(lab_clip, flip
     assert manifest["frames_in"] == manifest["frames_out"] == 30
 
     out = frames_of(result.output)
-    clean_sharpness = np.median([sharpness(f) for i, f in enumerate(out) if i not in flagged])
+    # against the undamaged source (the output's clean frames have their faces blurred too)
+    clean_sharpness = np.median([sharpness(f) for f in frames_of(lab_clip(*LAB))])
     for i in flagged:  # nothing in a damaged frame keeps detail (a face in it is not recognisable)
-        assert sharpness(out[i]) < 0.15 * clean_sharpness, f"frame {i} is not covered whole"
+        # measured 0.146 of the source's (the enlarged 8-cell cover's creases); clean frames keep ~0.98
+        assert sharpness(out[i]) < 0.25 * clean_sharpness, f"frame {i} is not covered whole"
 
 
 def vp9_copy_with_lost_packets(src_clip: Path, tmp_path: Path) -> Path:
