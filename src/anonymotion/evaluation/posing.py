@@ -67,34 +67,17 @@ def pose_persons(
     from anonymotion.pose.skeletons import draw_persons
 
     path = Path(path)
-    info = probe(path)
-    total = _total(info, max_frames)
-    writer = None
     collector = PersonsCollector(backend, **options)
-    try:
-        if overlay_path is not None:
-            from anonymotion.io.writer import VideoWriter
 
-            writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
-        for frame in _frames(path, info, max_frames):
-            tracked = collector.add(frame.rgb, frame.t)
-            if writer is not None:
-                writer.write(draw_persons(frame.rgb, tracked.persons.xy, tracked.persons.score, tracked.ids,
-                                          names=collector.names),
-                             frame.pts if frame.pts is not None else frame.index)
-            if progress is not None:
-                progress(len(collector), max(total, len(collector)))
-        poses = collector.finish(path, filter_hz)
+    def draw(rgb: np.ndarray, tracked: Any) -> np.ndarray:
+        return draw_persons(rgb, tracked.persons.xy, tracked.persons.score, tracked.ids, names=collector.names)
+
+    def check(poses: PersonsPoses) -> None:
         if require_person and not poses.present.any():
             raise NoPersonError(path, f"no person found in any of its {len(poses.t)} frames")
-        if writer is not None:
-            writer.close()
-            writer = None
-    finally:
-        collector.close()
-        if writer is not None:
-            writer.abort()
-    return poses
+
+    return _pose_stream(path, collector, draw, check, filter_hz=filter_hz, progress=progress,
+                        overlay_path=overlay_path, max_frames=max_frames)
 
 
 def subject_poses(persons: PersonsPoses, subject: str | SubjectSpec | None = None) -> VideoPoses:
@@ -141,26 +124,42 @@ def pose_video(
                                       f"{len(poses.t)} frames")
         return poses
     path = Path(path)
+    collector = PoseCollector(backend, subject)
+
+    def draw(rgb: np.ndarray, pf: Any) -> np.ndarray:
+        return draw_skeleton(rgb, pf.xy, pf.score, names=collector.names)
+
+    def check(poses: VideoPoses) -> None:
+        if require_person and not poses.present.any():
+            where = f" at the subject ({poses.subject})" if poses.subject and poses.subject != "auto" else ""
+            raise NoPersonError(path, f"no person found{where} in any of its {len(poses.t)} frames")
+
+    return _pose_stream(path, collector, draw, check, filter_hz=filter_hz, progress=progress,
+                        overlay_path=overlay_path, max_frames=max_frames)
+
+
+def _pose_stream(path: Path, collector: Any, draw: Callable[[np.ndarray, Any], np.ndarray],
+                 check: Callable[[Any], None], *, filter_hz: float | None, progress: Progress | None,
+                 overlay_path: str | os.PathLike | None, max_frames: int | None) -> Any:
+    """Feed every frame of ``path`` to ``collector`` (``add(rgb, t)``, ``finish``, ``close``) and return
+    what it finishes with; with ``overlay_path`` also write each frame as ``draw(rgb, added)`` returns it.
+    ``check(poses)`` may raise before the overlay is kept (it is then removed)."""
     info = probe(path)
     total = _total(info, max_frames)
     writer = None
-    collector = PoseCollector(backend, subject)
     try:
         if overlay_path is not None:
             from anonymotion.io.writer import VideoWriter
 
             writer = VideoWriter(overlay_path, info.width, info.height, info.time_base, fps=info.fps)
         for frame in _frames(path, info, max_frames):
-            pf = collector.add(frame.rgb, frame.t)
+            added = collector.add(frame.rgb, frame.t)
             if writer is not None:
-                writer.write(draw_skeleton(frame.rgb, pf.xy, pf.score, names=collector.names),
-                             frame.pts if frame.pts is not None else frame.index)
+                writer.write(draw(frame.rgb, added), frame.pts if frame.pts is not None else frame.index)
             if progress is not None:
                 progress(len(collector), max(total, len(collector)))
         poses = collector.finish(path, filter_hz)
-        if require_person and not poses.present.any():
-            where = f" at the subject ({poses.subject})" if poses.subject and poses.subject != "auto" else ""
-            raise NoPersonError(path, f"no person found{where} in any of its {len(poses.t)} frames")
+        check(poses)
         if writer is not None:
             writer.close()
             writer = None
