@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import hashlib
 import json
 import logging
 import sys
@@ -36,25 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ANONYMOTION_TEST_DATA", ROOT.parent / "shared" / "data"))
 VIDEOS = [DATA / "street_720p50.avi", DATA / "lab_single" / "cam01.mp4"]
 CHUNK = 10  # frames per chunk of the half-blurred video
-
-
-class CachedFinder:
-    """An audit finder answering once per frame content (several outputs share one original)."""
-
-    def __init__(self, finder) -> None:
-        self.finder, self.name, self.cache = finder, finder.name, {}
-
-    def find(self, rgb):
-        key = hashlib.sha1(rgb.tobytes()).digest()
-        if key not in self.cache:
-            self.cache[key] = self.finder.find(rgb)
-        return self.cache[key]
-
-    def describe(self):
-        return self.finder.describe()
-
-    def close(self) -> None:
-        self.finder.close()
 
 
 def trimmed(video: Path, work: Path, max_frames: int | None) -> Path:
@@ -160,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from anonymotion.audit import audit, make_audit_finder
-    from anonymotion.audit.finder import anonymizer_setup
+    from anonymotion.audit.finder import CachedFinder, anonymizer_setup
     from anonymotion.config import AnonymizeConfig
     from anonymotion.pipeline import anonymize_methods
 

@@ -45,32 +45,6 @@ def reencode(src: Path, dst: Path, crf: int = 18, max_frames: int | None = None)
     return dst
 
 
-class CachedFinder:
-    """The audit finder, remembering its answer per frame content (the original's frames are
-    searched once although two outputs are audited against them)."""
-
-    def __init__(self, spec: str) -> None:
-        from anonymotion.audit import DetectorSetup, make_audit_finder
-
-        self.finder = make_audit_finder(DetectorSetup.parse(spec))
-        self.name = self.finder.name
-        self.cache: dict[bytes, object] = {}
-
-    def find(self, rgb):
-        import hashlib
-
-        key = hashlib.sha1(rgb.tobytes()).digest()
-        if key not in self.cache:
-            self.cache[key] = self.finder.find(rgb)
-        return self.cache[key]
-
-    def describe(self):
-        return self.finder.describe()
-
-    def close(self) -> None:
-        self.finder.close()
-
-
 def run_deface(src: Path, dst: Path) -> float:
     """Run the deface CLI with its default detection/blur settings; returns seconds taken."""
     exe = Path(sys.executable).with_name("deface")
@@ -144,7 +118,10 @@ def benchmark(video: Path, work: Path, max_frames: int | None, reuse: bool = Fal
     if not (reuse and (work / "deface.mp4").exists()):
         print(f"anonymize: deface {run_deface(src, work / 'deface.mp4'):.1f} s", file=sys.stderr)
     rows = []
-    finder = CachedFinder(f"{detector},centerface")
+    from anonymotion.audit import DetectorSetup, make_audit_finder
+    from anonymotion.audit.finder import CachedFinder
+
+    finder = CachedFinder(make_audit_finder(DetectorSetup.parse(f"{detector},centerface")))
     print("audit finder: " + ", ".join(f"{d['family']} {d['threshold']:g} x{d['upscale']:g}"
                                        for d in finder.describe()["detectors"]), file=sys.stderr)
     try:

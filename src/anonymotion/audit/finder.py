@@ -313,3 +313,28 @@ class AuditFinder:
             close = getattr(d, "close", None)
             if callable(close):
                 close()
+
+
+class CachedFinder:
+    """An audit finder answering once per frame content: several outputs audited against one
+    original (benchmarks, calibration) have the original's frames searched once. Memory grows
+    with the distinct frames seen: for short clips and benchmarks, not for the CLI."""
+
+    def __init__(self, finder: AuditFinder) -> None:
+        self.finder, self.name = finder, finder.name
+        self.cache: dict[bytes, Found] = {}
+
+    def find(self, rgb: np.ndarray) -> Found:
+        import hashlib
+
+        key = hashlib.sha1(rgb.tobytes()).digest()
+        if key not in self.cache:
+            self.cache[key] = self.finder.find(rgb)
+        return self.cache[key]
+
+    def describe(self) -> dict[str, Any]:
+        return self.finder.describe()
+
+    def close(self) -> None:
+        self.finder.close()
+
