@@ -1,9 +1,10 @@
 """The audit on real video with the real detectors and the real pipeline.
 
-The first frames of street_720p50.avi (a street with many small faces) and of
-lab_single/cam01.mp4 are enough. The audit must pass what hides the faces and fail what
-leaves them: our default output passes; an untouched re-encode and a video whose faces were
-blurred in only half the frames fail, with their untouched face-frames flagged.
+The first frames of street_720p50.avi (a street with many small faces) serve most tests;
+our default output of both whole clips (street and lab_single/cam01.mp4) must pass. The audit
+must pass what hides the faces and fail what leaves them: our default output passes; an
+untouched re-encode and a video whose faces were blurred in only half the frames fail, with
+their untouched face-frames flagged.
 """
 
 from __future__ import annotations
@@ -100,8 +101,18 @@ def test_untouched_reencode_fails_with_nearly_every_face_flagged(shared_data, wo
     assert r.verdict == "fail" and r.exit_code == EXIT_FAIL
     assert len(r.judged) >= N
     assert r.leak_count >= 0.95 * len(r.judged)
+    assert len(r.not_verified) <= 0.1 * (len(r.judged) + len(r.not_verified))  # the close look keeps real faces
     assert r.metadata == []  # the writer's output carries no tags: the failure is the faces
     assert any(f.label == "leaked-face" for f in r.residual)  # the same faces, counted once
+
+
+@pytest.mark.timeout(900)
+def test_an_untouched_video_audited_alone_fails_on_faces_seen_up_close(shared_data, work) -> None:
+    copy = reencode(shared_data("street_720p50.avi"), work / "street_alone.mp4", frames=4)
+    r = audit(copy)
+    assert r.verdict == "fail" and r.failing_residual, r.summary()
+    assert all(f.label == "identifiable" for f in r.failing_residual)
+    assert sum(bool(f.verified) for f in r.failing_residual) >= 0.5 * len(r.failing_residual)
 
 
 @pytest.mark.timeout(900)
@@ -122,16 +133,22 @@ def test_half_blurred_video_fails_on_the_untouched_frames_only(original, anonymi
     assert any(run.first <= UNTOUCHED[0] and run.last >= UNTOUCHED[-1] for run in r.runs)
 
 
-@pytest.mark.timeout(900)
-def test_lab_default_output_passes(shared_data, work) -> None:
-    """cam01: a bystander to blur and a participant whose face is already pixelated in the source."""
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("clip, min_judged", [("street_720p50.avi", 500), ("lab_single/cam01.mp4", 100)])
+def test_our_default_output_of_the_whole_clip_passes(shared_data, work, clip, min_judged) -> None:
+    """The whole clips, not their first frames: the street (205 frames, hundreds of small faces) and
+    cam01 (100 frames: a bystander to blur, a participant pixelated in the source, a grey case on the
+    floor that both audit detectors call a face in frames 37-47 until they see it up close)."""
     from anonymotion.pipeline import anonymize
 
-    src = reencode(shared_data("lab_single/cam01.mp4"), work / "cam01_24.mp4", frames=24, crf=8)
-    out = anonymize(src, work / "cam01_24_anonymized.mp4").output
+    src = shared_data(clip)
+    out = anonymize(src, work / f"{src.stem}_whole_anonymized.mp4").output
     r = audit(src, out)
     assert r.verdict == "pass", r.summary()
-    assert any(c.status == "covered" for c in r.checks), "the bystander's face is found and covered"
+    assert len(r.judged) >= min_judged, r.summary()
+    assert any(c.status == "covered" for c in r.checks)
+    if src.stem == "cam01":
+        assert {c.frame for c in r.not_verified} >= set(range(41, 48)), r.summary()  # the case, set aside
 
 
 @pytest.mark.timeout(900)

@@ -6,7 +6,9 @@ than it (:mod:`anonymotion.audit.finder`: always a detector family the anonymize
 use, read from the output's manifest) finds the faces; each face-frame is judged by the
 identity-bearing detail left in the anonymized video (:mod:`anonymotion.audit.coverage`:
 SSIM and detail left, faces without identifiable detail in the original reported apart).
-The finder then looks for faces still in the anonymized video, and the anonymized file's
+A face that leaked counts only if a closer look at it finds a face
+(:mod:`anonymotion.audit.close_look`: the face alone, enlarged to 64 px, in at least one leaked
+frame of its track); the rest are reported apart as "not-verified". The finder then looks for faces still in the anonymized video, and the anonymized file's
 metadata is scanned (:mod:`anonymotion.audit.metadata`). ``audit(anonymized)`` alone does
 the last two.
 """
@@ -22,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from anonymotion.audit.coverage import ONE_FRAME, DetailLimits, ResidualContext, classify_residual, judge_face, \
+from anonymotion.audit.close_look import CloseLook, unverified_tracks
+from anonymotion.audit.coverage import FAILING_RESIDUAL, NOT_VERIFIED, ONE_FRAME, DetailLimits, ResidualContext, classify_residual, judge_face, \
     one_frame_tracks
 from anonymotion.audit.detail import grey
 from anonymotion.audit.faces import FaceCheck, FaceTracker, global_shift
@@ -153,8 +156,10 @@ def audit(
     own = detector is None
     setup = anonymizer if anonymizer is not None else settings.setup_for(anon_path)
     finder = make_audit_finder(setup, settings) if own else detector
+    members = getattr(getattr(finder, "finder", finder), "members", None)
+    look = CloseLook(members) if members else None
     result = AuditResult(original=orig_path, anonymized=anon_path, frames=0,
-                         fps=(orig_info or anon_info).fps, settings=_settings_doc(settings, finder),
+                         fps=(orig_info or anon_info).fps, settings=_settings_doc(settings, finder, look),
                          metadata=metadata)
     total = (orig_info or anon_info).frame_count
     if max_frames:
@@ -189,6 +194,9 @@ def audit(
                                       size=float(sizes[i]), score=float(faces.scores[i]), source=faces.sources[i],
                                       track=int(ids[i]), status=j.status, reason=j.reason, ssim=j.ssim,
                                       detail=j.detail, fine=j.fine, blockiness=j.blockiness)
+                    if check.leaked and look is not None:
+                        seen = look.look(orig.rgb, faces.boxes[i])
+                        check = replace(check, verified=seen.verified, look_score=seen.score)
                     result.checks.append(check)
                     originals.append((faces.boxes[i].astype(np.float64), check.status))
                     if check.leaked and crops_dir is not None:
@@ -208,19 +216,28 @@ def audit(
                         frame=anon.index, t=base.t, box=tuple(float(v) for v in residual.boxes[i]),  # type: ignore
                         size=float(rsizes[i]), score=float(residual.scores[i]), source=residual.sources[i],
                         label=label, ssim=ctx.measures.get("ssim"), detail=ctx.measures.get("detail"),
-                        track=int(rtracks[i])))
+                        track=int(rtracks[i]), verified=None if look is None or label not in FAILING_RESIDUAL
+                        else look.look(anon_rgb, residual.boxes[i]).verified))
             result.frames += 1
             if progress is not None:
                 progress(result.frames, total)
     finally:
         if own:
             finder.close()
+        if look is not None:
+            look.close()
     result.original_damaged = damage.count
     once = one_frame_tracks([c.track for c in result.checks if c.judged], result.frames)
     if once:
-        _one_frame(result, once)
+        _set_aside(result, once, ONE_FRAME)
     once = one_frame_tracks([r.track for r in result.residual if r.failing], result.frames)
     result.residual = [replace(r, label=ONE_FRAME) if r.failing and r.track in once else r for r in result.residual]
+    if look is not None:
+        _set_aside(result, unverified_tracks([(c.track, c.verified) for c in result.checks if c.leaked]), NOT_VERIFIED,
+                   only_leaked=True)
+        unseen = unverified_tracks([(r.track, r.verified) for r in result.residual if r.failing])
+        result.residual = [replace(r, label=NOT_VERIFIED) if r.failing and r.track in unseen else r
+                           for r in result.residual]
     target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
                                                              if out_dir is not None else None)
     if target is not None:
@@ -230,17 +247,20 @@ def audit(
     return result
 
 
-def _one_frame(result: AuditResult, tracks: set[int]) -> None:
-    """Mark the judged face-frames of ``tracks`` (identifiable in one frame only) "one-frame", and the
-    residual faces judged on them."""
+def _set_aside(result: AuditResult, tracks: set[int], status: str, only_leaked: bool = False) -> None:
+    """Mark the judged (``only_leaked``: leaked) face-frames of ``tracks`` ``status`` ("one-frame":
+    identifiable in one frame only; "not-verified": no face up close), reason = the status they had,
+    and the residual faces judged on them; drop their leak crops."""
     from anonymotion.detect.faces import same_face
 
+    if not tracks:
+        return
     marked: dict[int, list[tuple[float, ...]]] = {}
     checks = []
     for c in result.checks:
-        if c.track in tracks and c.judged:
+        if c.track in tracks and (c.leaked if only_leaked else c.judged):
             marked.setdefault(c.frame, []).append(c.box)
-            c = replace(c, status=ONE_FRAME, reason=c.status)
+            c = replace(c, status=status, reason=c.status)
         checks.append(c)
     result.checks = checks
     leaked = {f"leak_f{c.frame:06d}_face{c.track:04d}.png" for c in checks if c.leaked}
@@ -252,17 +272,18 @@ def _one_frame(result: AuditResult, tracks: set[int]) -> None:
         boxes = marked.get(r.frame)
         if boxes and r.label in ("leaked-face", "on-covered-face") and \
                 same_face(np.asarray([r.box]), np.asarray(boxes)).any():
-            r = replace(r, label=ONE_FRAME)
+            r = replace(r, label=status)
         residual.append(r)
     result.residual = residual
 
 
-def _settings_doc(settings: AuditSettings, finder: Any) -> dict[str, Any]:
+def _settings_doc(settings: AuditSettings, finder: Any, look: CloseLook | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"threshold_factor": settings.threshold_factor, "limits": asdict(settings.limits)}
     if hasattr(finder, "describe"):
         doc.update(finder.describe())
     else:
         doc["detectors"] = [{"family": getattr(finder, "name", type(finder).__name__)}]
+    doc["close_look"] = look.describe() if look is not None else None
     doc["coverage_rule"] = (f"a face with identifiable detail (>= {settings.limits.min_face:g} px, fine detail >= "
                             f"{settings.limits.fine:g}, blockiness < {settings.limits.blocky:g}) is covered when, on "
                             f"the central {settings.limits.core:.0%} of its box, SSIM < {settings.limits.ssim:g} and "

@@ -48,6 +48,8 @@ from anonymotion.audit.detail import blockiness, detail_left, fine_detail, ssim
 from anonymotion.detect.boxes import box_sizes, core
 
 COVERED, LEAKED, NO_DETAIL, ONE_FRAME = "covered", "leaked", "no-detail", "one-frame"
+#: A leaked face (or failing residual face) the close look found no face in (audit.close_look).
+NOT_VERIFIED = "not-verified"
 #: Frames with identifiable detail a face's track needs before the face is judged (videos of >= 3 frames).
 MIN_TRACK_FRAMES = 2
 

@@ -34,7 +34,10 @@ class FaceCheck:
     the audit detector(s) that found it ("centerface+yunet" ...); track: id of the distinct
     face. status: "covered", "leaked", "no-detail" (the original carries no identifiable
     detail; reason "small", "pixelated" or "blurred") or "one-frame" (its track showed identifiable
-    detail in one frame only; reason: the status it would have had). ssim / detail: SSIM and detail left of
+    detail in one frame only; reason: the status it would have had) or "not-verified" (it leaked, but
+    the close look (:mod:`anonymotion.audit.close_look`) found no face in any leaked frame of its
+    track; reason "leaked"). verified / look_score: the close look's answer and best score (leaked
+    face-frames only). ssim / detail: SSIM and detail left of
     the anonymized box against the original; fine / blockiness: the original's fine detail and
     mosaic score (see :mod:`anonymotion.audit.detail`).
     """
@@ -52,6 +55,8 @@ class FaceCheck:
     detail: float | None = None
     fine: float = 0.0
     blockiness: float = 0.0
+    verified: bool | None = None
+    look_score: float | None = None
 
     @property
     def leaked(self) -> bool:
@@ -68,7 +73,7 @@ class FaceCheck:
         d["t"] = round(self.t, 4)
         d["size"] = round(self.size, 1)
         d["score"] = round(self.score, 4)
-        for k in ("ssim", "detail", "fine", "blockiness"):
+        for k in ("ssim", "detail", "fine", "blockiness", "look_score"):
             d[k] = None if d[k] is None else round(d[k], 4)
         return d
 

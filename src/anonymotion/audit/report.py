@@ -39,8 +39,9 @@ class ResidualFace:
     fails), "new-in-output" (on kept pixels where the original's look saw nothing: the detector
     fired on changed surroundings; reported, not failing), "identifiable" (auditing the output alone: a face with
     identifiable detail, fails), "one-frame" (a failing kind seen in one frame only: not
-    counted, as for original faces). ssim / detail: of its box against the original, when
-    measured; track: the residual face's track id.
+    counted, as for original faces), "not-verified" (a failing kind the close look found no face in, in
+    any frame of its track). ssim / detail: of its box against the original, when measured; track:
+    the residual face's track id; verified: the close look's answer (failing kinds only).
     """
 
     frame: int
@@ -53,6 +54,7 @@ class ResidualFace:
     ssim: float | None = None
     detail: float | None = None
     track: int = -1
+    verified: bool | None = None
 
     @property
     def failing(self) -> bool:
@@ -63,7 +65,7 @@ class ResidualFace:
     def to_json(self) -> dict:
         return {"frame": self.frame, "t": round(self.t, 4), "box": [round(v, 1) for v in self.box],
                 "size": round(self.size, 1), "score": round(self.score, 4), "source": self.source,
-                "label": self.label, "track": self.track,
+                "label": self.label, "track": self.track, "verified": self.verified,
                 "ssim": None if self.ssim is None else round(self.ssim, 4),
                 "detail": None if self.detail is None else round(self.detail, 4)}
 
@@ -135,6 +137,11 @@ class AuditResult:
         return [c for c in self.checks if c.status == "one-frame"]
 
     @property
+    def not_verified(self) -> list[FaceCheck]:
+        """Face-frames that leaked but whose track the close look found no face in (not counted)."""
+        return [c for c in self.checks if c.status == "not-verified"]
+
+    @property
     def reasons(self) -> list[str]:
         out = []
         if self.leak_count:
@@ -179,6 +186,9 @@ class AuditResult:
                 "no_identifiable_detail": self.no_detail(),
                 "seen_in_one_frame": {"face_frames": len(self.one_frame),
                                       "would_be": _count(c.reason or "?" for c in self.one_frame)},
+                "not_verified": {"face_frames": len(self.not_verified),
+                                 "faces": len({c.track for c in self.not_verified}),
+                                 "face_frames_list": [c.to_json() for c in self.not_verified]},
                 "unconfirmed_candidates": self.unconfirmed,
                 "distinct_faces": len({c.track for c in self.checks}),
                 "leaked_face_frames": self.leak_count,
@@ -221,6 +231,11 @@ class AuditResult:
             if self.one_frame:
                 lines.append(f"  faces seen in one frame only (not judged): {len(self.one_frame)} "
                              f"({_count(c.reason or '?' for c in self.one_frame).get('leaked', 0)} of them unchanged)")
+            if self.not_verified:
+                lines.append(f"  unchanged, but no face up close (not counted): {len(self.not_verified)} face-frame(s) "
+                             f"of {len({c.track for c in self.not_verified})} track(s), frames "
+                             + ", ".join(str(f) for f in sorted({c.frame for c in self.not_verified})[:12])
+                             + (" ..." if len({c.frame for c in self.not_verified}) > 12 else ""))
             if self.unconfirmed:
                 lines.append(f"  unconfirmed candidates (one detector, low score; not judged): {self.unconfirmed}")
             lines.append("  by size: " + ", ".join(
