@@ -31,3 +31,41 @@ def progress_bar(description: str, *, quiet: bool = False, unit: str = "frame") 
         yield update
     finally:
         bar.close()
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what C/C++ libraries write straight to file descriptor 2 to /dev/null, for ``-q``.
+
+    MediaPipe (absl, TFLite, XNNPACK) prints start-up lines ("GPU support is not available",
+    "Created TensorFlow Lite XNNPACK delegate") from C++ before its logging can be configured,
+    so neither ``GLOG_minloglevel`` nor Python's logging stops them. Python's own ``sys.stderr``
+    (errors, warnings, logging set up inside this block) is moved to a duplicate of the real
+    stderr and keeps reaching the terminal. Does nothing when ``sys.stderr`` is not the process's
+    own stderr (e.g. captured by a test runner).
+    """
+    if sys.stderr is not sys.__stderr__:
+        yield
+        return
+    import os
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no usable fd 2: nothing to silence
+        yield
+        return
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding,
+                           errors="backslashreplace")
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr.close()
+        sys.stderr = python_stderr
