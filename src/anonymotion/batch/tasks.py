@@ -125,7 +125,7 @@ def compact_compare(result: Any) -> dict[str, Any]:
 
 def compact_audit(result: Any, out_dir: Path | None = None) -> dict[str, Any]:
     """Verdict, reasons, leaked, found and judged face-frames (those with identifiable detail),
-    leak rate among the judged ones, longest leak run (frames),
+    leak rate among the judged ones, unchanged face-frames set aside by the close look, longest leak run (frames),
     residual faces and metadata findings of an :class:`anonymotion.audit.report.AuditResult`."""
     from anonymotion.audit.faces import leak_rates
 
@@ -133,7 +133,7 @@ def compact_audit(result: Any, out_dir: Path | None = None) -> dict[str, Any]:
     rates = leak_rates(result.checks)["all"]  # over face-frames with identifiable detail
     return _clean({"verdict": result.verdict, "reasons": list(result.reasons), "leaks": result.leak_count,
                    "face_frames": len(result.checks), "judged_face_frames": rates["face_frames"],
-                   "leak_rate": rates["rate"],
+                   "leak_rate": rates["rate"], "not_verified_face_frames": len(result.not_verified),
                    "longest_run": runs[0].length if runs else 0, "residual_faces": len(result.residual),
                    "metadata_findings": len(result.metadata),
                    "json": str(result.json_path) if result.json_path else None})

@@ -259,6 +259,7 @@ def _audit(original: Path, output: Path, config: AnonymizeConfig, progress: Prog
         "detectors": [d["family"] for d in result.settings.get("detectors", [])],
         "leaked_face_frames": result.leak_count,
         "leaked_faces": result.leaked_faces,
+        "not_verified_face_frames": len(result.not_verified),
         "longest_leak_run": result.longest_run,
         "failing_residual_faces": len(result.failing_residual),
         "metadata_findings": len(result.metadata),

@@ -177,6 +177,7 @@ def _review_audit(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
         "verdict": str(summary["verdict"]),
         "leaks": int(summary["leaked_face_frames"]),
         "leaked_faces": int(summary["leaked_faces"]),
+        "not_verified": int(summary.get("not_verified_face_frames") or 0),
         "residual": int(summary["failing_residual_faces"]),
         "metadata": int(summary["metadata_findings"]),
         "reasons": list(doc.get("reasons", [])),
