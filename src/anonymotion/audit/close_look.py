@@ -16,12 +16,14 @@ face's box). A face whose track is verified in none of its leaked frames is repo
 ("not-verified", frames and boxes in audit.json), not as a leak. Residual faces that would
 fail get the same look on the anonymized frame.
 
-Measured on the crf-18 re-encode of the whole street clip (every judged face-frame leaks
-there): the close look verifies the tracks of 758 of 810 judged face-frames; the 52 it does not
-are, on their contact sheet, backs of heads, an arm over a head, a blurred grey object and the
-hands above. The lab clip's 111 face-frames of real faces are all verified, its 10 of the case
-none (CenterFace 0-0.11, YuNet 0-0.38 up close). Cost: two detector runs on a 192 px square
-per leaked face-frame.
+Measured (``benchmarks/audit_calibration.py``) on the crf-18 re-encode of the whole street clip,
+where every judged face-frame leaks: 737 of 812 kept, 75 set aside; on their contact sheet those
+are backs of heads, hands, raised hands and phones hiding a face, a coat seen from behind, a patch
+of pavement and a few heads in the dark too blurred to tell. The lab clip's 111 face-frames of
+real faces are all kept (up close CenterFace scores them a median 0.78, YuNet 0.83), its 10 of the
+case none (CenterFace 0-0.11, YuNet 0-0.38). A real face neither detector recognises even at 64
+px would be set aside too: it is listed, never hidden. Cost: two detector runs on a 192 px
+square per unchanged face-frame.
 """
 
 from __future__ import annotations
