@@ -1,8 +1,8 @@
 """Whom to measure: the persons in a video's first frame, with thumbnails and a default pick.
 
 The Test step measures one person. :func:`find_persons` looks for people in the first frame
-of the original with the pose backend the measurement itself uses (by default the
-multi-person model, which also searches tiles for people further away), merges detections
+of the original the way ``--subject auto`` does (the one-person pose model on the full frame
+and on four overlapping 60 % tiles, so people further away are found too), merges detections
 of the same person, and ranks them by visibility × body height: person 1 is the most
 visible one, the default. Each person is then measured with ``subject = box`` (the pose
 follower keeps that person; see :mod:`anonymotion.pose.subject`), and the anonymized video
@@ -24,6 +24,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+TILES = ((0.6, 2), (0.4, 3))  # (tile side as a share of the frame side, tiles per side)
 SAME_PERSON = 0.6  # a detection whose box lies this much inside a better one is the same person
 MIN_HEIGHT = 0.08  # persons shorter than this share of the frame height are not offered
 
@@ -71,26 +72,35 @@ def rank_persons(candidates: list[tuple[tuple[float, float, float, float], float
     return [Person(i + 1, box, score) for i, (box, score) in enumerate(kept)]
 
 
-def find_persons(rgb: np.ndarray, backend: str | None = None) -> list[Person]:
-    """Persons in one (H, W, 3) uint8 RGB frame, most visible first.
+def regions(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """The full frame and overlapping tiles (x1, y1, x2, y2 px) the search runs the model on."""
+    out = [(0, 0, w, h)]
+    for share, n in TILES:
+        tw, th = int(w * share), int(h * share)
+        xs = [round(i * (w - tw) / (n - 1)) for i in range(n)]
+        ys = [round(i * (h - th) / (n - 1)) for i in range(n)]
+        out += [(x, y, x + tw, y + th) for y in ys for x in xs]
+    return out
 
-    backend: pose backend name (default: the one measurements use, :data:`DEFAULT_BACKEND`).
-    """
-    from anonymotion.pose.backend import DEFAULT_BACKEND, detect_persons, make_pose_backend
+
+def find_persons(rgb: np.ndarray, backend: str = "mediapipe") -> list[Person]:
+    """Persons in one (H, W, 3) uint8 RGB frame, most visible first."""
+    from anonymotion.pose.backend import make_pose_backend
     from anonymotion.pose.subject import keypoint_box
 
-    model = make_pose_backend(backend or DEFAULT_BACKEND)
+    candidates = []
+    model = make_pose_backend(backend, static_image_mode=True)  # every region on its own, no tracking
     try:
-        found = detect_persons(model, np.ascontiguousarray(rgb), 0.0)
+        for x1, y1, x2, y2 in regions(rgb.shape[1], rgb.shape[0]):
+            pf = model.process(np.ascontiguousarray(rgb[y1:y2, x1:x2]), 0.0)
+            box = keypoint_box(pf.xy)
+            if box is None:
+                continue
+            full = (box[0] + x1, box[1] + y1, box[2] + x1, box[3] + y1)
+            candidates.append((full, float(np.mean(pf.score)) * (full[3] - full[1])))
     finally:
         model.close()
-    candidates = []
-    for xy, score in zip(found.xy, found.score):
-        box = keypoint_box(xy)
-        if box is not None:
-            box = tuple(float(v) for v in box)
-            candidates.append((box, float(np.mean(score)) * (box[3] - box[1])))
-    persons = rank_persons(candidates, rgb.shape[0])  # type: ignore[arg-type]
+    persons = rank_persons(candidates, rgb.shape[0])
     log.info("%d person(s) found in the first frame (%d detections)", len(persons), len(candidates))
     return persons
 
