@@ -8,8 +8,8 @@ identity-bearing detail left in the anonymized video (:mod:`anonymotion.audit.co
 SSIM and detail left, faces without identifiable detail in the original reported apart).
 A face that leaked counts only if a closer look at it finds a face
 (:mod:`anonymotion.audit.close_look`: the face alone, enlarged to 64 px, in at least one leaked
-frame of its track); the rest are reported apart as "not-verified". The finder then looks for faces still in the anonymized video, and the anonymized file's
-metadata is scanned (:mod:`anonymotion.audit.metadata`). ``audit(anonymized)`` alone does
+frame of its track); the rest are reported apart as "not-verified". The finder then looks for
+faces still in the anonymized video, and the anonymized file's metadata is scanned (:mod:`anonymotion.audit.metadata`). ``audit(anonymized)`` alone does
 the last two.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from anonymotion.audit.close_look import CloseLook, unverified_tracks
-from anonymotion.audit.coverage import FAILING_RESIDUAL, NOT_VERIFIED, ONE_FRAME, DetailLimits, ResidualContext, classify_residual, judge_face, \
-    one_frame_tracks
+from anonymotion.audit.coverage import FAILING_RESIDUAL, NOT_VERIFIED, ONE_FRAME, DetailLimits, ResidualContext, \
+    classify_residual, judge_face, one_frame_tracks
 from anonymotion.audit.detail import grey
 from anonymotion.audit.faces import FaceCheck, FaceTracker, global_shift
 from anonymotion.audit.finder import THRESHOLD_FACTOR, AuditFinder, DetectorSetup, Found, anonymizer_setup, \
@@ -212,12 +212,13 @@ def audit(
                     ctx = ResidualContext(box=residual.boxes[i].astype(np.float64), anon=g_anon, orig=g_orig,
                                           originals=originals, limits=limits)
                     label = classify_residual(ctx)
+                    verified = look.look(anon_rgb, residual.boxes[i]).verified \
+                        if look is not None and label in FAILING_RESIDUAL else None
                     result.residual.append(ResidualFace(
                         frame=anon.index, t=base.t, box=tuple(float(v) for v in residual.boxes[i]),  # type: ignore
                         size=float(rsizes[i]), score=float(residual.scores[i]), source=residual.sources[i],
                         label=label, ssim=ctx.measures.get("ssim"), detail=ctx.measures.get("detail"),
-                        track=int(rtracks[i]), verified=None if look is None or label not in FAILING_RESIDUAL
-                        else look.look(anon_rgb, residual.boxes[i]).verified))
+                        track=int(rtracks[i]), verified=verified))
             result.frames += 1
             if progress is not None:
                 progress(result.frames, total)
@@ -227,17 +228,14 @@ def audit(
         if look is not None:
             look.close()
     result.original_damaged = damage.count
-    once = one_frame_tracks([c.track for c in result.checks if c.judged], result.frames)
-    if once:
-        _set_aside(result, once, ONE_FRAME)
-    once = one_frame_tracks([r.track for r in result.residual if r.failing], result.frames)
-    result.residual = [replace(r, label=ONE_FRAME) if r.failing and r.track in once else r for r in result.residual]
+    _set_aside(result, one_frame_tracks([c.track for c in result.checks if c.judged], result.frames), ONE_FRAME)
+    _relabel_failing(result, one_frame_tracks([r.track for r in result.residual if r.failing], result.frames),
+                     ONE_FRAME)
     if look is not None:
         _set_aside(result, unverified_tracks([(c.track, c.verified) for c in result.checks if c.leaked]), NOT_VERIFIED,
                    only_leaked=True)
-        unseen = unverified_tracks([(r.track, r.verified) for r in result.residual if r.failing])
-        result.residual = [replace(r, label=NOT_VERIFIED) if r.failing and r.track in unseen else r
-                           for r in result.residual]
+        _relabel_failing(result, unverified_tracks([(r.track, r.verified) for r in result.residual if r.failing]),
+                         NOT_VERIFIED)
     target = Path(json_path) if json_path is not None else (report_path(anon_path, Path(out_dir))
                                                              if out_dir is not None else None)
     if target is not None:
@@ -275,6 +273,11 @@ def _set_aside(result: AuditResult, tracks: set[int], status: str, only_leaked: 
             r = replace(r, label=status)
         residual.append(r)
     result.residual = residual
+
+
+def _relabel_failing(result: AuditResult, tracks: set[int], label: str) -> None:
+    """Give the failing residual faces of ``tracks`` ``label`` (so they no longer fail)."""
+    result.residual = [replace(r, label=label) if r.failing and r.track in tracks else r for r in result.residual]
 
 
 def _settings_doc(settings: AuditSettings, finder: Any, look: CloseLook | None = None) -> dict[str, Any]:
